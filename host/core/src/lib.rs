@@ -1,0 +1,20 @@
+//! Strait's data model, shared by the host and by plugins (through `st-sdk`): SeaTunnel's data
+//! types and their declaration syntax, table schemas, columnar batches, single values and the
+//! plugin self-description. It holds no I/O, no job config and nothing wasm-specific beyond
+//! the `wit_conversions!` macro both sides of the boundary use.
+
+mod batch;
+mod plugin;
+mod schema;
+mod types;
+mod value;
+mod wit;
+
+pub use batch::{Batch, Column, ColumnBuilder, ColumnData, VarWidth};
+pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind};
+pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
+pub use types::{DataType, Field, TypeParseError};
+pub use value::{
+    RowKind, Value, date_to_days, days_to_date, format_date, format_decimal, format_time, format_timestamp,
+    parse_date, parse_decimal, parse_time, parse_timestamp,
+};

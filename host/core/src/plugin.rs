@@ -1,0 +1,91 @@
+//! What a plugin says about itself: its kind, version and options.
+
+/// A plugin's kind; a job block under `source`, `transform` or `sink` needs the matching kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PluginKind {
+    Source,
+    Transform,
+    Sink,
+}
+
+impl PluginKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Source => "source",
+            PluginKind::Transform => "transform",
+            PluginKind::Sink => "sink",
+        }
+    }
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The type an option's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptionType {
+    Boolean,
+    Integer,
+    Number,
+    String,
+    List,
+    Object,
+    Any,
+}
+
+impl OptionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionType::Boolean => "boolean",
+            OptionType::Integer => "integer",
+            OptionType::Number => "number",
+            OptionType::String => "string",
+            OptionType::List => "list",
+            OptionType::Object => "object",
+            OptionType::Any => "any",
+        }
+    }
+
+    /// Whether a JSON value fits. Scalars written as strings (`row.num = "5"`) are accepted
+    /// where they parse, as SeaTunnel does.
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        match (self, v) {
+            (OptionType::Any, _) | (_, J::Null) => true,
+            (OptionType::Boolean, J::Bool(_)) => true,
+            (OptionType::Boolean, J::String(s)) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
+            (OptionType::Integer, J::Number(n)) => n.as_i64().is_some() || n.as_u64().is_some(),
+            (OptionType::Integer, J::String(s)) => s.trim().parse::<i64>().is_ok(),
+            (OptionType::Number, J::Number(_)) => true,
+            (OptionType::Number, J::String(s)) => s.trim().parse::<f64>().is_ok(),
+            (OptionType::String, J::String(_) | J::Number(_) | J::Bool(_)) => true,
+            (OptionType::List, J::Array(_)) => true,
+            (OptionType::Object, J::Object(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One option a plugin accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionSpec {
+    /// Dotted names are paths: `row.num` matches `row.num = 5` and `row { num = 5 }`.
+    pub name: String,
+    pub option_type: OptionType,
+    pub required: bool,
+    /// The default, as JSON text.
+    pub default_value: Option<String>,
+    pub doc: String,
+}
+
+/// What `describe()` returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginInfo {
+    pub name: String,
+    pub kind: PluginKind,
+    pub version: String,
+    pub options: Vec<OptionSpec>,
+}

@@ -1,0 +1,364 @@
+//! Single values, for the places that work a row at a time: literal rows in job configs,
+//! assertions, printing. Bulk data stays in columns (see `batch`).
+
+use std::fmt;
+
+use base64::Engine as _;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::types::DataType;
+
+/// SeaTunnel's RowKind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RowKind {
+    #[default]
+    Insert,
+    UpdateBefore,
+    UpdateAfter,
+    Delete,
+}
+
+impl RowKind {
+    /// Parses `INSERT`, `UPDATE_BEFORE`, `UPDATE_AFTER`, `DELETE` and the short forms `+I`, `-U`, `+U`, `-D`.
+    pub fn parse(s: &str) -> Option<RowKind> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "INSERT" | "+I" => Some(RowKind::Insert),
+            "UPDATE_BEFORE" | "-U" => Some(RowKind::UpdateBefore),
+            "UPDATE_AFTER" | "+U" => Some(RowKind::UpdateAfter),
+            "DELETE" | "-D" => Some(RowKind::Delete),
+            _ => None,
+        }
+    }
+
+    /// SeaTunnel's short form: `+I`, `-U`, `+U`, `-D`.
+    pub fn short(self) -> &'static str {
+        match self {
+            RowKind::Insert => "+I",
+            RowKind::UpdateBefore => "-U",
+            RowKind::UpdateAfter => "+U",
+            RowKind::Delete => "-D",
+        }
+    }
+
+    /// SeaTunnel's long form: `INSERT`, `UPDATE_BEFORE`, `UPDATE_AFTER`, `DELETE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowKind::Insert => "INSERT",
+            RowKind::UpdateBefore => "UPDATE_BEFORE",
+            RowKind::UpdateAfter => "UPDATE_AFTER",
+            RowKind::Delete => "DELETE",
+        }
+    }
+}
+
+/// One value of some `DataType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    TinyInt(i8),
+    SmallInt(i16),
+    Int(i32),
+    BigInt(i64),
+    Float(f32),
+    Double(f64),
+    /// The unscaled value and the scale.
+    Decimal(i128, u8),
+    String(String),
+    Bytes(Vec<u8>),
+    Date(i32),
+    Time(i64),
+    Timestamp(i64),
+    TimestampTz(i64),
+    Array(Vec<Value>),
+    Map(Vec<(Value, Value)>),
+    Row(Vec<Value>),
+}
+
+const UNIX_EPOCH_DAY: i32 = 719_163; // days from 0001-01-01 (CE day 1) to 1970-01-01
+
+/// Days since 1970-01-01 for a calendar date.
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - UNIX_EPOCH_DAY
+}
+
+/// The calendar date of a day number, if it is in chrono's range.
+pub fn days_to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAY)?)
+}
+
+/// Parses `YYYY-MM-DD` into days since the epoch.
+pub fn parse_date(s: &str) -> Option<i32> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(date_to_days)
+}
+
+/// Parses `HH:MM:SS[.fff]` into nanoseconds of the day.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+        .ok()?;
+    Some(i64::from(t.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(t.nanosecond()))
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]` (or with a space) into microseconds since the epoch.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let dt = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    Some(dt.and_utc().timestamp_micros())
+}
+
+/// Parses a decimal literal into its unscaled value at `scale`, rounding half up.
+pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for b in int_part.bytes() {
+        v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+    }
+    let frac = frac_part.as_bytes();
+    for i in 0..usize::from(scale) {
+        let d = frac.get(i).map_or(0, |b| b - b'0');
+        v = v.checked_mul(10)?.checked_add(i128::from(d))?;
+    }
+    if frac.get(usize::from(scale)).is_some_and(|b| *b >= b'5') {
+        v = v.checked_add(1)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// Formats an unscaled decimal with its scale, e.g. (12345, 2) → `123.45`.
+pub fn format_decimal(v: i128, scale: u8) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let scale = usize::from(scale);
+    let sign = if v < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let (i, f) = padded.split_at(padded.len() - scale);
+    format!("{sign}{i}.{f}")
+}
+
+/// Formats days since the epoch as `YYYY-MM-DD`.
+pub fn format_date(days: i32) -> String {
+    days_to_date(days).map_or_else(|| format!("<day {days}>"), |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// Formats nanoseconds of the day as `HH:MM:SS[.fff]`.
+pub fn format_time(nanos: i64) -> String {
+    let secs = u32::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
+    let ns = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
+    NaiveTime::from_num_seconds_from_midnight_opt(secs, ns)
+        .map_or_else(|| format!("<time {nanos}>"), |t| t.format("%H:%M:%S%.f").to_string())
+}
+
+/// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
+pub fn format_timestamp(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map_or_else(|| format!("<timestamp {micros}>"), |t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as a number, for numeric comparisons.
+    pub fn as_f64(&self) -> Option<f64> {
+        Some(match self {
+            Value::TinyInt(v) => f64::from(*v),
+            Value::SmallInt(v) => f64::from(*v),
+            Value::Int(v) => f64::from(*v),
+            #[expect(clippy::cast_precision_loss, reason = "comparisons against configured bounds")]
+            Value::BigInt(v) => *v as f64,
+            Value::Float(v) => f64::from(*v),
+            Value::Double(v) => *v,
+            Value::Decimal(v, s) => format_decimal(*v, *s).parse().ok()?,
+            _ => return None,
+        })
+    }
+
+    /// Reads a value of type `t` from its JSON form in a job config (FakeSource's `rows`,
+    /// Assert's `equals_to`): numbers or numeric strings, `YYYY-MM-DD` dates, base64 bytes,
+    /// arrays as lists, maps as objects, rows as lists of their fields in order.
+    pub fn from_json(json: &serde_json::Value, t: &DataType) -> Result<Value, String> {
+        use serde_json::Value as J;
+        if json.is_null() {
+            return Ok(Value::Null);
+        }
+        let text = || match json {
+            J::String(s) => Some(s.clone()),
+            J::Number(n) => Some(n.to_string()),
+            J::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let bad = || format!("`{json}` is not a valid {t}");
+        let int = || -> Result<i64, String> { text().and_then(|s| s.trim().parse::<i64>().ok()).ok_or_else(bad) };
+        Ok(match t {
+            DataType::Null => return Err(format!("`{json}` given for a null-typed field; only null fits")),
+            DataType::Boolean => match json {
+                J::Bool(b) => Value::Boolean(*b),
+                J::String(s) if s.eq_ignore_ascii_case("true") => Value::Boolean(true),
+                J::String(s) if s.eq_ignore_ascii_case("false") => Value::Boolean(false),
+                _ => return Err(bad()),
+            },
+            DataType::TinyInt => Value::TinyInt(i8::try_from(int()?).map_err(|_| bad())?),
+            DataType::SmallInt => Value::SmallInt(i16::try_from(int()?).map_err(|_| bad())?),
+            DataType::Int => Value::Int(i32::try_from(int()?).map_err(|_| bad())?),
+            DataType::BigInt => Value::BigInt(int()?),
+            DataType::Float => Value::Float(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?),
+            DataType::Double => Value::Double(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?),
+            DataType::Decimal { scale, .. } => {
+                Value::Decimal(text().and_then(|s| parse_decimal(&s, *scale)).ok_or_else(bad)?, *scale)
+            }
+            DataType::String => match json {
+                J::String(s) => Value::String(s.clone()),
+                J::Number(_) | J::Bool(_) => Value::String(text().unwrap_or_default()),
+                other => Value::String(other.to_string()),
+            },
+            DataType::Bytes => match json {
+                J::String(s) => Value::Bytes(
+                    base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|e| format!("{}: {e}", bad()))?,
+                ),
+                _ => return Err(bad()),
+            },
+            DataType::Date => Value::Date(text().and_then(|s| parse_date(&s)).ok_or_else(bad)?),
+            DataType::Time => Value::Time(text().and_then(|s| parse_time(&s)).ok_or_else(bad)?),
+            DataType::Timestamp => Value::Timestamp(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?),
+            DataType::TimestampTz => Value::TimestampTz(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?),
+            DataType::Array(inner) => match json {
+                J::Array(items) => {
+                    Value::Array(items.iter().map(|v| Value::from_json(v, inner)).collect::<Result<_, _>>()?)
+                }
+                _ => return Err(bad()),
+            },
+            DataType::Map(kt, vt) => match json {
+                J::Object(entries) => Value::Map(
+                    entries
+                        .iter()
+                        .map(|(k, v)| Ok((Value::from_json(&J::String(k.clone()), kt)?, Value::from_json(v, vt)?)))
+                        .collect::<Result<_, String>>()?,
+                ),
+                _ => return Err(bad()),
+            },
+            DataType::Row(fields) => match json {
+                J::Array(items) if items.len() == fields.len() => Value::Row(
+                    items.iter().zip(fields).map(|(v, f)| Value::from_json(v, &f.data_type)).collect::<Result<_, _>>()?,
+                ),
+                J::Array(items) => {
+                    return Err(format!("a row of {} fields needs {} values, found {}", fields.len(), fields.len(), items.len()));
+                }
+                J::Object(map) => Value::Row(
+                    fields
+                        .iter()
+                        .map(|f| map.get(&f.name).map_or(Ok(Value::Null), |v| Value::from_json(v, &f.data_type)))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => return Err(bad()),
+            },
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Boolean(v) => write!(f, "{v}"),
+            Value::TinyInt(v) => write!(f, "{v}"),
+            Value::SmallInt(v) => write!(f, "{v}"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::BigInt(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Double(v) => write!(f, "{v}"),
+            Value::Decimal(v, s) => f.write_str(&format_decimal(*v, *s)),
+            Value::String(v) => f.write_str(v),
+            Value::Bytes(v) => f.write_str(&base64::engine::general_purpose::STANDARD.encode(v)),
+            Value::Date(v) => f.write_str(&format_date(*v)),
+            Value::Time(v) => f.write_str(&format_time(*v)),
+            Value::Timestamp(v) | Value::TimestampTz(v) => f.write_str(&format_timestamp(*v)),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}={v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Row(fields) => {
+                f.write_str("(")?;
+                for (i, v) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_parse_and_print_exactly() {
+        assert_eq!(parse_decimal("99999.99999999", 8), Some(9_999_999_999_999));
+        assert_eq!(format_decimal(9_999_999_999_999, 8), "99999.99999999");
+        assert_eq!(format_decimal(-5, 2), "-0.05");
+        assert_eq!(parse_decimal("1.005", 2), Some(101));
+        assert_eq!(parse_decimal("abc", 2), None);
+    }
+
+    #[test]
+    fn dates_and_times_round_trip() {
+        let d = parse_date("2012-12-21").unwrap();
+        assert_eq!(format_date(d), "2012-12-21");
+        assert_eq!(format_time(parse_time("12:34:56").unwrap()), "12:34:56");
+        assert_eq!(format_timestamp(parse_timestamp("2012-12-21T12:34:56").unwrap()), "2012-12-21T12:34:56");
+        assert_eq!(parse_timestamp("2012-12-21 12:34:56"), parse_timestamp("2012-12-21T12:34:56"));
+    }
+
+    #[test]
+    fn json_values_follow_the_declared_type() {
+        let t = DataType::parse("{a = array<int>, b = map<string, decimal(10, 2)>}").unwrap();
+        let v = Value::from_json(&serde_json::json!([[1, 2], {"k": "1.5"}]), &t).unwrap();
+        assert_eq!(
+            v,
+            Value::Row(vec![
+                Value::Array(vec![Value::Int(1), Value::Int(2)]),
+                Value::Map(vec![(Value::String("k".into()), Value::Decimal(150, 2))])
+            ])
+        );
+        let e = Value::from_json(&serde_json::json!(300), &DataType::TinyInt).unwrap_err();
+        assert!(e.contains("not a valid tinyint"), "{e}");
+    }
+}

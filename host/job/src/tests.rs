@@ -1,0 +1,120 @@
+use std::collections::HashMap;
+
+use st_core::{OptionSpec, OptionType, PluginInfo, PluginKind};
+
+use super::*;
+
+fn load(text: &str) -> Result<JobConfig, ConfigErrors> {
+    load_str("job.conf", text, &HashMap::new(), &|_| None)
+}
+
+fn info(options: Vec<(&str, OptionType, bool)>) -> PluginInfo {
+    PluginInfo {
+        name: "FakeSource".into(),
+        kind: PluginKind::Source,
+        version: "0.1.0".into(),
+        options: options
+            .into_iter()
+            .map(|(n, t, r)| OptionSpec { name: n.into(), option_type: t, required: r, default_value: None, doc: "doc".into() })
+            .collect(),
+    }
+}
+
+#[test]
+fn duplicate_blocks_stay_separate_plugins() {
+    let job = load(
+        "env { parallelism = 2, job.mode = BATCH }\nsource {\n  FakeSource { row.num = 1, plugin_output = a }\n  FakeSource { row.num = 2, plugin_output = b }\n}\nsink {\n  Console { plugin_input = [a, b] }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(job.env.parallelism, 2);
+    let sources: Vec<_> = job.plugins.iter().filter(|p| p.kind == PluginKind::Source).collect();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[1].options["row"]["num"], serde_json::json!(2));
+    assert_eq!((sources[0].line, sources[1].line), (3, 4));
+    assert_eq!(job.inputs[2], vec![0, 1]);
+    assert_eq!(job.pipelines(), vec![vec![0, 1, 2]]);
+}
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let e = load("env {\n  parallelism = 1\n}\nsource {\n  FakeSource {\n    row.num = [1, 2\n  }\n}\n").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("job.conf:7:"), "{msg}");
+    assert!(msg.contains("HOCON syntax error"), "{msg}");
+}
+
+#[test]
+fn unknown_input_and_cycles_are_reported_together() {
+    let e = load(
+        "source { FakeSource { plugin_output = src } }\ntransform {\n  Copy { plugin_input = t2, plugin_output = t1 }\n  Copy { plugin_input = t1, plugin_output = t2 }\n}\nsink { Console { plugin_input = nope } }\n",
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("job.conf:6: sink[0](Console).plugin_input: `nope` is not the plugin_output"), "{msg}");
+    assert!(msg.contains("plugin_input forms a cycle: transform[0](Copy) -> transform[1](Copy) -> transform[0](Copy)"), "{msg}");
+    assert!(msg.starts_with("2 problems"), "{msg}");
+}
+
+#[test]
+fn options_are_checked_against_the_plugin_description() {
+    let job = load(
+        "source {\n  FakeSource {\n    row.num = \"many\"\n    split {\n      nmu = 3\n    }\n  }\n}\nsink { Console {} }\n",
+    )
+    .unwrap();
+    let info = info(vec![
+        ("row.num", OptionType::Integer, false),
+        ("split.num", OptionType::Integer, false),
+        ("schema", OptionType::Object, true),
+    ]);
+    let errors = check_options(&job, 0, &info).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(text.iter().any(|e| e.starts_with("job.conf:5: source[0](FakeSource).split.nmu: unknown option for FakeSource; did you mean `split.num`?")), "{text:?}");
+    assert!(text.iter().any(|e| e == "job.conf:3: source[0](FakeSource).row.num: expected an integer, found \"many\""), "{text:?}");
+    assert!(text.iter().any(|e| e.contains("missing required option `schema`")), "{text:?}");
+}
+
+#[test]
+fn nested_and_flat_options_normalize_to_declared_names() {
+    let job = load("source {\n  FakeSource {\n    row { num = 4 }\n    \"split.num\" = 2\n  }\n}\nsink { Console {} }\n").unwrap();
+    let info = info(vec![("row.num", OptionType::Integer, false), ("split.num", OptionType::Integer, false)]);
+    let opts = check_options(&job, 0, &info).unwrap();
+    assert_eq!(opts["row.num"], serde_json::json!(4));
+    assert_eq!(opts["split.num"], serde_json::json!(2));
+}
+
+#[test]
+fn variables_fill_before_parsing_and_env_warns_on_foreign_keys() {
+    let vars = HashMap::from([("rows".to_string(), "7".to_string())]);
+    let job = load_str(
+        "job.conf",
+        "env { spark.master = local }\nsource { FakeSource { row.num = ${rows}, name = \"${who:anon}\" } }\nsink { Console {} }",
+        &vars,
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(job.plugins[0].options["row"]["num"], serde_json::json!(7));
+    assert_eq!(job.plugins[0].options["name"], serde_json::json!("anon"));
+    assert!(job.warnings[0].contains("env.spark.master is not a Strait setting"), "{:?}", job.warnings);
+}
+
+#[test]
+fn json_configs_are_accepted() {
+    let job = load_str(
+        "job.json",
+        r#"{"env": {"parallelism": 1}, "source": [{"plugin_name": "FakeSource", "plugin_output": "f", "row.num": 3}], "sink": [{"plugin_name": "Console", "plugin_input": "f"}]}"#,
+        &HashMap::new(),
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(job.plugins.len(), 2);
+    assert_eq!(job.plugins[1].name, "Console");
+    assert_eq!(job.inputs[1], vec![0]);
+}
+
+#[test]
+fn bad_env_values_name_the_key() {
+    let e = load("env { job.mode = SOMETIMES, parallelism = 0 }\nsource { FakeSource {} }\nsink { Console {} }").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("env.job.mode: must be BATCH or STREAMING"), "{msg}");
+    assert!(msg.contains("env.parallelism: must be a positive integer"), "{msg}");
+}

@@ -1,0 +1,526 @@
+//! Typed task instances: each owns one `Store` and one instance of its plugin. Batches coming
+//! out of a guest are checked against the declared schema before the host uses them.
+
+use std::sync::Arc;
+
+use st_core::{Batch, DataType, OptionSpec, OptionType, PluginInfo, PluginKind, TableSchema};
+use st_world::conv;
+use st_world::types as wit;
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::state::TaskState;
+use crate::{Plugin, PluginError, Runtime, RuntimeError, TaskLimits};
+
+/// Where a task instance runs (the WIT `task-context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskContext {
+    pub job_id: String,
+    pub job_name: String,
+    /// e.g. `source[0](FakeSource)`.
+    pub plugin_path: String,
+    pub subtask: u32,
+    pub parallelism: u32,
+    pub bounded: bool,
+}
+
+impl TaskContext {
+    fn to_wit(&self) -> wit::TaskContext {
+        wit::TaskContext {
+            job_id: self.job_id.clone(),
+            job_name: self.job_name.clone(),
+            plugin_path: self.plugin_path.clone(),
+            subtask: self.subtask,
+            parallelism: self.parallelism,
+            bounded: self.bounded,
+        }
+    }
+
+    /// A task id for messages: `source[0](FakeSource)#1`.
+    pub fn task_id(&self) -> String {
+        format!("{}#{}", self.plugin_path, self.subtask)
+    }
+}
+
+/// A split as the engine carries it: opaque to everyone but its plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub id: String,
+    pub data: Vec<u8>,
+}
+
+impl From<wit::Split> for Split {
+    fn from(s: wit::Split) -> Self {
+        Split { id: s.id, data: s.data }
+    }
+}
+
+fn split_to_wit(s: &Split) -> wit::Split {
+    wit::Split { id: s.id.clone(), data: s.data.clone() }
+}
+
+/// What a source declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    pub tables: Vec<TableSchema>,
+    pub bounded: bool,
+}
+
+/// One enumeration step.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Enumeration {
+    pub assignments: Vec<(u32, Split)>,
+    pub no_more_splits: bool,
+}
+
+/// A reader's poll status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollStatus {
+    More,
+    Idle,
+    Finished,
+}
+
+/// One plugin instance in its own store.
+struct Sandbox {
+    store: Store<TaskState>,
+    plugin: Arc<Plugin>,
+    task: String,
+}
+
+impl Sandbox {
+    fn trap(&self, e: &wasmtime::Error) -> RuntimeError {
+        let mut message = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(t) => format!("wasm trap: {t}"),
+            None => format!("{}", e.root_cause()),
+        };
+        if self.store.data().limits_hit() {
+            message = format!("{message} (the instance hit its memory limit)");
+        }
+        let stderr = self.store.data().stderr_text();
+        if !stderr.is_empty() {
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            message = format!("{message}; the plugin wrote: {}", tail.join(" | "));
+        }
+        RuntimeError::Trap { plugin: self.plugin.info.name.clone(), task: self.task.clone(), message }
+    }
+
+    fn fail(&self, e: wit::PluginError) -> RuntimeError {
+        RuntimeError::Plugin { plugin: self.plugin.info.name.clone(), task: self.task.clone(), error: PluginError::from(e) }
+    }
+
+    fn contract(&self, message: String) -> RuntimeError {
+        RuntimeError::Contract { plugin: self.plugin.info.name.clone(), task: self.task.clone(), message }
+    }
+
+    /// Unwraps a call: a trap first, then the plugin's own error.
+    fn result<T>(&self, r: wasmtime::Result<Result<T, wit::PluginError>>) -> Result<T, RuntimeError> {
+        match r {
+            Err(e) => Err(self.trap(&e)),
+            Ok(Err(e)) => Err(self.fail(e)),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    fn check_batch(&self, b: wit::Batch, tables: &[(Vec<DataType>, Vec<String>)]) -> Result<Batch, RuntimeError> {
+        let batch = conv::batch_from_wit(b).map_err(|e| self.contract(format!("malformed batch: {e}")))?;
+        let Some((types, names)) = tables.get(batch.table as usize) else {
+            return Err(self.contract(format!("batch names table {} but only {} are declared", batch.table, tables.len())));
+        };
+        batch.check(types, names).map_err(|e| self.contract(format!("malformed batch for table {}: {e}", batch.table)))?;
+        Ok(batch)
+    }
+}
+
+fn table_types(tables: &[TableSchema]) -> Vec<(Vec<DataType>, Vec<String>)> {
+    tables.iter().map(|t| (t.row_type(), t.columns.iter().map(|c| c.name.clone()).collect())).collect()
+}
+
+fn schemas_from_wit(sb: &Sandbox, list: Vec<wit::TableSchema>) -> Result<Vec<TableSchema>, RuntimeError> {
+    list.into_iter()
+        .map(|s| conv::schema_from_wit(s).map_err(|e| sb.contract(format!("malformed schema: {e}"))))
+        .collect()
+}
+
+fn info_from_wit(i: wit::PluginInfo) -> PluginInfo {
+    PluginInfo {
+        name: i.name,
+        kind: match i.kind {
+            wit::PluginKind::Source => PluginKind::Source,
+            wit::PluginKind::Transform => PluginKind::Transform,
+            wit::PluginKind::Sink => PluginKind::Sink,
+        },
+        version: i.version,
+        options: i
+            .options
+            .into_iter()
+            .map(|o| OptionSpec {
+                name: o.name,
+                option_type: match o.option_type {
+                    wit::OptionType::Boolean => OptionType::Boolean,
+                    wit::OptionType::Integer => OptionType::Integer,
+                    wit::OptionType::Number => OptionType::Number,
+                    wit::OptionType::String => OptionType::String,
+                    wit::OptionType::List => OptionType::List,
+                    wit::OptionType::Object => OptionType::Object,
+                    wit::OptionType::Any => OptionType::Any,
+                },
+                required: o.required,
+                default_value: o.default_value,
+                doc: o.doc,
+            })
+            .collect(),
+    }
+}
+
+enum Bindings {
+    Source(st_world::source::SourcePlugin),
+    Transform(st_world::transform::TransformPlugin),
+    Sink(st_world::sink::SinkPlugin),
+}
+
+async fn instantiate(
+    rt: &Runtime,
+    plugin: &Arc<Plugin>,
+    task: &str,
+    limits: &TaskLimits,
+) -> Result<(Sandbox, Bindings), RuntimeError> {
+    let mut store = rt.store(plugin, task, limits);
+    let trap = |e: wasmtime::Error, store: Store<TaskState>| {
+        Sandbox { store, plugin: plugin.clone(), task: task.to_string() }.trap(&e)
+    };
+    let b = match plugin.info.kind {
+        PluginKind::Source => match st_world::source::SourcePluginPre::new(plugin.pre.clone()) {
+            Ok(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => Bindings::Source(b),
+                Err(e) => return Err(trap(e, store)),
+            },
+            Err(e) => return Err(trap(e, store)),
+        },
+        PluginKind::Transform => match st_world::transform::TransformPluginPre::new(plugin.pre.clone()) {
+            Ok(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => Bindings::Transform(b),
+                Err(e) => return Err(trap(e, store)),
+            },
+            Err(e) => return Err(trap(e, store)),
+        },
+        PluginKind::Sink => match st_world::sink::SinkPluginPre::new(plugin.pre.clone()) {
+            Ok(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => Bindings::Sink(b),
+                Err(e) => return Err(trap(e, store)),
+            },
+            Err(e) => return Err(trap(e, store)),
+        },
+    };
+    Ok((Sandbox { store, plugin: plugin.clone(), task: task.to_string() }, b))
+}
+
+/// Instantiates a freshly compiled plugin and calls `describe()`.
+pub(crate) async fn describe(rt: &Runtime, plugin: &Plugin, kind: PluginKind) -> Result<PluginInfo, RuntimeError> {
+    let origin = plugin.origin.clone();
+    let load_err = |message: String| RuntimeError::Load { plugin: origin.clone(), message };
+    let mut store = rt.store(plugin, "describe", rt.default_limits());
+    let stderr = |store: &Store<TaskState>| {
+        let s = store.data().stderr_text();
+        if s.is_empty() { String::new() } else { format!("; the plugin wrote: {}", s.lines().last().unwrap_or_default()) }
+    };
+    let info = match kind {
+        PluginKind::Source => {
+            let pre = st_world::source::SourcePluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            b.strait_connector_source().call_describe(&mut store).await
+        }
+        PluginKind::Transform => {
+            let pre = st_world::transform::TransformPluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            b.strait_connector_transform().call_describe(&mut store).await
+        }
+        PluginKind::Sink => {
+            let pre = st_world::sink::SinkPluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            b.strait_connector_sink().call_describe(&mut store).await
+        }
+    };
+    match info {
+        Ok(i) => Ok(info_from_wit(i)),
+        Err(e) => Err(load_err(format!("crashed in describe(): {}{}", e.root_cause(), stderr(&store)))),
+    }
+}
+
+fn wrong_kind(plugin: &Plugin, want: PluginKind) -> RuntimeError {
+    RuntimeError::Load {
+        plugin: plugin.info.name.clone(),
+        message: format!("is a {}, not a {want}", plugin.info.kind),
+    }
+}
+
+impl Runtime {
+    /// Opens a source on a short-lived instance to learn its tables.
+    pub async fn open_source(&self, plugin: &Arc<Plugin>, options: &str, ctx: &TaskContext) -> Result<SourceInfo, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
+        let r = b.strait_connector_source().call_open(&mut sb.store, options, &ctx.to_wit()).await;
+        let info = sb.result(r)?;
+        Ok(SourceInfo { tables: schemas_from_wit(&sb, info.tables)?, bounded: info.bounded })
+    }
+
+    pub async fn enumerator(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+        state: Option<Vec<u8>>,
+    ) -> Result<EnumeratorInstance, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &format!("{}.enumerator", ctx.plugin_path), self.default_limits()).await?;
+        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
+        let r = b.strait_connector_source().split_enumerator().call_create(&mut sb.store, options, &ctx.to_wit(), state.as_deref()).await;
+        let res = sb.result(r)?;
+        Ok(EnumeratorInstance { sb, b, res })
+    }
+
+    pub async fn reader(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+        restored: &[Split],
+        tables: &[TableSchema],
+    ) -> Result<ReaderInstance, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
+        let splits: Vec<wit::Split> = restored.iter().map(split_to_wit).collect();
+        let r = b.strait_connector_source().split_reader().call_create(&mut sb.store, options, &ctx.to_wit(), &splits).await;
+        let res = sb.result(r)?;
+        Ok(ReaderInstance { sb, b, res, tables: table_types(tables) })
+    }
+
+    pub async fn transform(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+        inputs: &[TableSchema],
+    ) -> Result<TransformInstance, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let Bindings::Transform(b) = b else { return Err(wrong_kind(plugin, PluginKind::Transform)) };
+        let wit_inputs: Vec<wit::TableSchema> = inputs.iter().map(conv::schema_to_wit).collect();
+        let t = b.strait_connector_transform().transformer();
+        let r = t.call_create(&mut sb.store, options, &ctx.to_wit(), &wit_inputs).await;
+        let res = sb.result(r)?;
+        let outs = t.call_output_schemas(&mut sb.store, res).await.map_err(|e| sb.trap(&e))?;
+        let outputs = schemas_from_wit(&sb, outs)?;
+        let tables = table_types(&outputs);
+        Ok(TransformInstance { sb, b, res, outputs, tables })
+    }
+
+    pub async fn sink_writer(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+        tables: &[TableSchema],
+        restored: &[Vec<u8>],
+    ) -> Result<SinkWriterInstance, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let Bindings::Sink(b) = b else { return Err(wrong_kind(plugin, PluginKind::Sink)) };
+        let wit_tables: Vec<wit::TableSchema> = tables.iter().map(conv::schema_to_wit).collect();
+        let r = b.strait_connector_sink().sink_writer().call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables, restored).await;
+        let res = sb.result(r)?;
+        Ok(SinkWriterInstance { sb, b, res })
+    }
+
+    pub async fn sink_committer(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+        tables: &[TableSchema],
+    ) -> Result<SinkCommitterInstance, RuntimeError> {
+        let (mut sb, b) = instantiate(self, plugin, &format!("{}.committer", ctx.plugin_path), self.default_limits()).await?;
+        let Bindings::Sink(b) = b else { return Err(wrong_kind(plugin, PluginKind::Sink)) };
+        let wit_tables: Vec<wit::TableSchema> = tables.iter().map(conv::schema_to_wit).collect();
+        let r = b.strait_connector_sink().sink_committer().call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables).await;
+        let res = sb.result(r)?;
+        Ok(SinkCommitterInstance { sb, b, res })
+    }
+}
+
+/// A source's split enumerator.
+pub struct EnumeratorInstance {
+    sb: Sandbox,
+    b: st_world::source::SourcePlugin,
+    res: ResourceAny,
+}
+
+impl EnumeratorInstance {
+    pub async fn enumerate(&mut self) -> Result<Enumeration, RuntimeError> {
+        let r = self.b.strait_connector_source().split_enumerator().call_enumerate(&mut self.sb.store, self.res).await;
+        let e = self.sb.result(r)?;
+        Ok(Enumeration {
+            assignments: e.assignments.into_iter().map(|a| (a.reader, a.split.into())).collect(),
+            no_more_splits: e.no_more_splits,
+        })
+    }
+
+    pub async fn add_splits_back(&mut self, reader: u32, splits: &[Split]) -> Result<(), RuntimeError> {
+        let splits: Vec<wit::Split> = splits.iter().map(split_to_wit).collect();
+        let r = self.b.strait_connector_source().split_enumerator().call_add_splits_back(&mut self.sb.store, self.res, reader, &splits).await;
+        self.sb.result(r)
+    }
+
+    pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>, RuntimeError> {
+        let r = self.b.strait_connector_source().split_enumerator().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+        self.sb.result(r)
+    }
+
+    pub async fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_enumerator()
+            .call_notify_checkpoint_complete(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
+        self.sb.result(r)
+    }
+}
+
+/// A source reader: one per parallel subtask.
+pub struct ReaderInstance {
+    sb: Sandbox,
+    b: st_world::source::SourcePlugin,
+    res: ResourceAny,
+    tables: Vec<(Vec<DataType>, Vec<String>)>,
+}
+
+impl ReaderInstance {
+    pub async fn add_splits(&mut self, splits: &[Split]) -> Result<(), RuntimeError> {
+        let splits: Vec<wit::Split> = splits.iter().map(split_to_wit).collect();
+        let r = self.b.strait_connector_source().split_reader().call_add_splits(&mut self.sb.store, self.res, &splits).await;
+        self.sb.result(r)
+    }
+
+    pub async fn no_more_splits(&mut self) -> Result<(), RuntimeError> {
+        let r = self.b.strait_connector_source().split_reader().call_no_more_splits(&mut self.sb.store, self.res).await;
+        r.map_err(|e| self.sb.trap(&e))
+    }
+
+    /// Polls the next batch, checked against the source's declared tables.
+    pub async fn poll_next(&mut self, max_rows: u32) -> Result<(Option<Batch>, PollStatus), RuntimeError> {
+        let r = self.b.strait_connector_source().split_reader().call_poll_next(&mut self.sb.store, self.res, max_rows).await;
+        let poll = self.sb.result(r)?;
+        let batch = match poll.batch {
+            Some(b) => Some(self.sb.check_batch(b, &self.tables)?),
+            None => None,
+        };
+        let status = match poll.status {
+            st_world::source::exports::strait::connector::source::PollStatus::More => PollStatus::More,
+            st_world::source::exports::strait::connector::source::PollStatus::Idle => PollStatus::Idle,
+            st_world::source::exports::strait::connector::source::PollStatus::Finished => PollStatus::Finished,
+        };
+        Ok((batch, status))
+    }
+
+    pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Split>, RuntimeError> {
+        let r = self.b.strait_connector_source().split_reader().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+        Ok(self.sb.result(r)?.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_reader()
+            .call_notify_checkpoint_complete(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
+        self.sb.result(r)
+    }
+
+    /// Peak linear memory of this instance, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.sb.store.data().peak_memory()
+    }
+}
+
+/// A transform instance.
+pub struct TransformInstance {
+    sb: Sandbox,
+    b: st_world::transform::TransformPlugin,
+    res: ResourceAny,
+    /// The declared output tables.
+    pub outputs: Vec<TableSchema>,
+    tables: Vec<(Vec<DataType>, Vec<String>)>,
+}
+
+impl TransformInstance {
+    pub async fn map(&mut self, input: Batch) -> Result<Vec<Batch>, RuntimeError> {
+        let w = conv::batch_to_wit(input);
+        let r = self.b.strait_connector_transform().transformer().call_map(&mut self.sb.store, self.res, &w).await;
+        let out = self.sb.result(r)?;
+        out.into_iter().map(|b| self.sb.check_batch(b, &self.tables)).collect()
+    }
+}
+
+/// A sink writer: one per parallel subtask.
+pub struct SinkWriterInstance {
+    sb: Sandbox,
+    b: st_world::sink::SinkPlugin,
+    res: ResourceAny,
+}
+
+impl SinkWriterInstance {
+    pub async fn write(&mut self, batch: Batch) -> Result<(), RuntimeError> {
+        let w = conv::batch_to_wit(batch);
+        let r = self.b.strait_connector_sink().sink_writer().call_write(&mut self.sb.store, self.res, &w).await;
+        self.sb.result(r)
+    }
+
+    pub async fn prepare_commit(&mut self, checkpoint_id: u64) -> Result<Option<Vec<u8>>, RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_writer().call_prepare_commit(&mut self.sb.store, self.res, checkpoint_id).await;
+        self.sb.result(r)
+    }
+
+    pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_writer().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+        self.sb.result(r)
+    }
+
+    pub async fn abort_prepare(&mut self) -> Result<(), RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_writer().call_abort_prepare(&mut self.sb.store, self.res).await;
+        self.sb.result(r)
+    }
+
+    pub async fn close(&mut self) -> Result<(), RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_writer().call_close(&mut self.sb.store, self.res).await;
+        self.sb.result(r)
+    }
+
+    /// Peak linear memory of this instance, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.sb.store.data().peak_memory()
+    }
+}
+
+/// A sink's committer: one per pipeline.
+pub struct SinkCommitterInstance {
+    sb: Sandbox,
+    b: st_world::sink::SinkPlugin,
+    res: ResourceAny,
+}
+
+impl SinkCommitterInstance {
+    /// Commits; returns the infos that must be retried.
+    pub async fn commit(&mut self, checkpoint_id: u64, infos: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_committer().call_commit(&mut self.sb.store, self.res, checkpoint_id, infos).await;
+        self.sb.result(r)
+    }
+
+    pub async fn abort(&mut self, infos: &[Vec<u8>]) -> Result<(), RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_committer().call_abort(&mut self.sb.store, self.res, infos).await;
+        self.sb.result(r)
+    }
+
+    pub async fn close(&mut self) -> Result<(), RuntimeError> {
+        let r = self.b.strait_connector_sink().sink_committer().call_close(&mut self.sb.store, self.res).await;
+        self.sb.result(r)
+    }
+}
