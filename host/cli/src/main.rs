@@ -1,1 +1,191 @@
-fn main() {}
+//! `st`: Strait's command line. `st run job.conf` runs a job in local mode (an embedded engine
+//! in this process, exit when the job ends); `st check` validates a job; `st plugin list` and
+//! `st plugin inspect` describe plugins. Cluster verbs (`submit`, `list`, `cancel`, ...) come
+//! with `st-node`.
+//!
+//! Exit codes: 0 success, 1 the job failed, 2 the job config or the command line is wrong.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use st_engine::{Engine, JobError};
+use st_runtime::{PluginSource, Runtime, RuntimeConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "st", version, about = "Strait: data synchronization with WebAssembly connectors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, clap::Args)]
+struct JobArgs {
+    /// The job config (HOCON or JSON), as SeaTunnel writes it.
+    #[arg(value_name = "JOB", required_unless_present = "config")]
+    job: Option<PathBuf>,
+    /// The job config (SeaTunnel's `-c`); same as the positional JOB.
+    #[arg(short = 'c', long = "config", value_name = "JOB", conflicts_with = "job")]
+    config: Option<PathBuf>,
+    /// Fill `${key}` in the job config; repeatable (SeaTunnel's `-i`).
+    #[arg(short = 'i', long = "variable", value_name = "KEY=VALUE")]
+    variables: Vec<String>,
+    /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
+    #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
+    master: Option<String>,
+}
+
+impl JobArgs {
+    fn path(&self) -> PathBuf {
+        self.job.clone().or_else(|| self.config.clone()).unwrap_or_default()
+    }
+
+    fn vars(&self) -> anyhow::Result<HashMap<String, String>> {
+        self.variables
+            .iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .with_context(|| format!("`-i {kv}` is not KEY=VALUE"))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a job in this process and exit when it ends.
+    Run(JobArgs),
+    /// Check a job config and its plugins' options without running it.
+    Check(JobArgs),
+    /// List and describe plugins.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCmd {
+    /// List the available plugins.
+    List,
+    /// Show a plugin's kind, version and options (by name or `.wasm` path).
+    Inspect { plugin: String },
+}
+
+fn runtime() -> anyhow::Result<Arc<Runtime>> {
+    let rt = Runtime::new(RuntimeConfig::default())?;
+    for b in st_builtin::BUILTINS {
+        rt.register(b.name, PluginSource::Builtin(b.wasm));
+    }
+    Ok(Arc::new(rt))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match tokio.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Run(args) => run_job(&args, false).await,
+        Cmd::Check(args) => run_job(&args, true).await,
+        Cmd::Plugin(PluginCmd::List) => {
+            let rt = runtime()?;
+            println!("{:<14} {:<10} {:<8} {}", "NAME", "KIND", "VERSION", "SOURCE");
+            for b in st_builtin::BUILTINS {
+                let p = rt.load(b.name).await?;
+                println!("{:<14} {:<10} {:<8} builtin", p.info.name, p.info.kind, p.info.version);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Plugin(PluginCmd::Inspect { plugin }) => {
+            let rt = runtime()?;
+            let p = rt.load(&plugin).await?;
+            println!("name:     {}", p.info.name);
+            println!("kind:     {}", p.info.kind);
+            println!("version:  {}", p.info.version);
+            println!("world:    strait:connector/{}-plugin@0.1.0", p.info.kind);
+            println!("source:   {}", p.origin);
+            println!("size:     {} bytes", p.size);
+            println!("sha256:   {}", p.sha256);
+            println!("compiled: {:.1} ms", p.compile_time.as_secs_f64() * 1000.0);
+            println!("options:");
+            for o in &p.info.options {
+                let req = if o.required { "required".to_string() } else { format!("default {}", o.default_value.as_deref().unwrap_or("-")) };
+                println!("  {:<26} {:<8} {req}", o.name, o.option_type.as_str());
+                println!("      {}", o.doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
+    let path = args.path();
+    let vars = args.vars()?;
+    let job = match st_job::load_file(&path, &vars) {
+        Ok(job) => job,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let engine = Engine::new(runtime()?);
+    let job_id = st_engine::new_job_id();
+    let prepared = match engine.prepare(&job, job_id.clone()).await {
+        Ok(p) => p,
+        Err(JobError::Invalid(errors)) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    if check_only {
+        println!(
+            "{}: OK ({} plugins in {} pipeline{})",
+            path.display(),
+            prepared.plugins().len(),
+            prepared.pipeline_count(),
+            if prepared.pipeline_count() == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("Job {job_id} ({}) started", prepared.job_name);
+    match engine.run(prepared).await {
+        Ok(report) => {
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

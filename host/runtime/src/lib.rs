@@ -83,7 +83,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<TaskState>,
     config: RuntimeConfig,
-    registry: Mutex<HashMap<String, PluginSource>>,
+    registry: Mutex<HashMap<String, (String, PluginSource)>>,
     cache: Mutex<HashMap<[u8; 32], Weak<Plugin>>>,
     pub stats: CacheStats,
     stop: Arc<AtomicBool>,
@@ -139,13 +139,13 @@ impl Runtime {
 
     /// Makes a plugin resolvable by `name` (case-insensitive).
     pub fn register(&self, name: &str, source: PluginSource) {
-        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_ascii_lowercase(), source);
+        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_ascii_lowercase(), (name.to_string(), source));
     }
 
     /// The registered plugin names, sorted.
     pub fn known_plugins(&self) -> Vec<String> {
         let reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut names: Vec<String> = reg.keys().cloned().collect();
+        let mut names: Vec<String> = reg.values().map(|(n, _)| n.clone()).collect();
         names.sort();
         names
     }
@@ -156,8 +156,8 @@ impl Runtime {
             return Ok(PluginSource::File(PathBuf::from(name)));
         }
         let reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        reg.get(&name.to_ascii_lowercase()).cloned().ok_or_else(|| {
-            let mut known: Vec<&String> = reg.keys().collect();
+        reg.get(&name.to_ascii_lowercase()).map(|(_, s)| s.clone()).ok_or_else(|| {
+            let mut known: Vec<&String> = reg.values().map(|(n, _)| n).collect();
             known.sort();
             RuntimeError::UnknownPlugin {
                 name: name.to_string(),
