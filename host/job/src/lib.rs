@@ -98,7 +98,9 @@ pub struct PluginConfig {
 impl PluginConfig {
     /// `source[0](FakeSource)`.
     pub fn path(&self) -> String {
-        format!("{}[{}]({})", self.kind, self.index, self.name)
+        // A plugin given by path is shown by its file name.
+        let name = if self.name.ends_with(".wasm") { self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name) } else { &self.name };
+        format!("{}[{}]({name})", self.kind, self.index)
     }
 }
 
