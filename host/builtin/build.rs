@@ -15,16 +15,29 @@ const BUILTINS: &[(&str, &str, &str)] = &[
 ];
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest.join("../..").canonicalize().expect("workspace root");
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root");
     let plugins = root.join("plugins");
-    let target_dir = env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from).join("plugins");
+    let target_dir = env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| root.join("target"), PathBuf::from)
+        .join("plugins");
     for watched in ["plugins", "sdk", "wit", "host/core/src"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--locked", "--target", "wasm32-wasip2", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
         .arg(plugins.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
@@ -35,9 +48,14 @@ fn main() {
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .expect("could not run cargo to build the plugins");
-    assert!(status.success(), "building plugins/ for wasm32-wasip2 failed (see the errors above)");
+    assert!(
+        status.success(),
+        "building plugins/ for wasm32-wasip2 failed (see the errors above)"
+    );
     let out_wasm = target_dir.join("wasm32-wasip2/release");
-    let mut code = String::from("/// The built-in plugins, compiled into this binary.\npub static BUILTINS: &[Builtin] = &[\n");
+    let mut code = String::from(
+        "/// The built-in plugins, compiled into this binary.\npub static BUILTINS: &[Builtin] = &[\n",
+    );
     for (dir, name, kind) in BUILTINS {
         let wasm = out_wasm.join(format!("st_plugin_{dir}.wasm"));
         assert!(wasm.exists(), "{} was not built", wasm.display());

@@ -12,9 +12,10 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 pub use st_core::{
-    Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType, DataType, Field, OptionSpec,
-    OptionType, PluginInfo, PluginKind, PrimaryKey, RowKind, SortOrder, TableSchema, Value, VarWidth, format_date,
-    format_decimal, format_time, format_timestamp, parse_date, parse_decimal, parse_time, parse_timestamp,
+    Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType, DataType,
+    Field, OptionSpec, OptionType, PluginInfo, PluginKind, PrimaryKey, RowKind, SortOrder,
+    TableSchema, Value, VarWidth, format_date, format_decimal, format_time, format_timestamp,
+    parse_date, parse_decimal, parse_time, parse_timestamp,
 };
 
 mod options;
@@ -84,7 +85,10 @@ pub enum Error {
 
 impl Error {
     pub fn invalid_option(option: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::InvalidOption { option: option.into(), message: message.into() }
+        Error::InvalidOption {
+            option: option.into(),
+            message: message.into(),
+        }
     }
 
     pub fn fatal(message: impl Into<String>) -> Error {
@@ -110,7 +114,9 @@ impl std::error::Error for Error {}
 impl From<Error> for wit::PluginError {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidOption { option, message } => wit::PluginError::InvalidOption(wit::OptionProblem { option, message }),
+            Error::InvalidOption { option, message } => {
+                wit::PluginError::InvalidOption(wit::OptionProblem { option, message })
+            }
             Error::Retriable(m) => wit::PluginError::Retriable(m),
             Error::Fatal(m) => wit::PluginError::Fatal(m),
         }
@@ -152,13 +158,19 @@ pub struct Split {
 
 impl From<wit::Split> for Split {
     fn from(s: wit::Split) -> Self {
-        Split { id: s.id, data: s.data }
+        Split {
+            id: s.id,
+            data: s.data,
+        }
     }
 }
 
 impl From<Split> for wit::Split {
     fn from(s: Split) -> Self {
-        wit::Split { id: s.id, data: s.data }
+        wit::Split {
+            id: s.id,
+            data: s.data,
+        }
     }
 }
 
@@ -234,7 +246,9 @@ fn options<T: Describe>(json: &str) -> Result<Options> {
 }
 
 fn schemas(list: Vec<wit::TableSchema>) -> Result<Vec<TableSchema>> {
-    list.into_iter().map(|s| conv::schema_from_wit(s).map_err(Error::Fatal)).collect()
+    list.into_iter()
+        .map(|s| conv::schema_from_wit(s).map_err(Error::Fatal))
+        .collect()
 }
 
 fn batch_in(b: wit::Batch) -> Result<Batch> {
@@ -278,7 +292,11 @@ pub trait Source: Describe + 'static {
     /// Validates options and declares the tables this source produces.
     fn open(options: &Options, ctx: &TaskContext) -> Result<SourceInfo>;
     /// Creates the enumerator, restored from `state` when the job resumes.
-    fn enumerator(options: &Options, ctx: &TaskContext, state: Option<Vec<u8>>) -> Result<Self::Enumerator>;
+    fn enumerator(
+        options: &Options,
+        ctx: &TaskContext,
+        state: Option<Vec<u8>>,
+    ) -> Result<Self::Enumerator>;
     /// Creates reader number `ctx.subtask`, restored with its checkpointed splits.
     fn reader(options: &Options, ctx: &TaskContext, restored: Vec<Split>) -> Result<Self::Reader>;
 }
@@ -330,7 +348,10 @@ mod source_impl {
         fn open(options: String, ctx: wit::TaskContext) -> Result<s::SourceInfo, wit::PluginError> {
             let opts = super::options::<T>(&options)?;
             let info = T::open(&opts, &ctx.into())?;
-            Ok(s::SourceInfo { tables: info.tables.iter().map(conv::schema_to_wit).collect(), bounded: info.bounded })
+            Ok(s::SourceInfo {
+                tables: info.tables.iter().map(conv::schema_to_wit).collect(),
+                bounded: info.bounded,
+            })
         }
     }
 
@@ -351,14 +372,24 @@ mod source_impl {
                 assignments: e
                     .assignments
                     .into_iter()
-                    .map(|(reader, split)| s::Assignment { reader, split: split.into() })
+                    .map(|(reader, split)| s::Assignment {
+                        reader,
+                        split: split.into(),
+                    })
                     .collect(),
                 no_more_splits: e.no_more_splits,
             })
         }
 
-        fn add_splits_back(&self, reader: u32, splits: Vec<wit::Split>) -> Result<(), wit::PluginError> {
-            Ok(self.0.borrow_mut().add_splits_back(reader, splits.into_iter().map(Into::into).collect())?)
+        fn add_splits_back(
+            &self,
+            reader: u32,
+            splits: Vec<wit::Split>,
+        ) -> Result<(), wit::PluginError> {
+            Ok(self
+                .0
+                .borrow_mut()
+                .add_splits_back(reader, splits.into_iter().map(Into::into).collect())?)
         }
 
         fn snapshot_state(&self, checkpoint_id: u64) -> Result<Vec<u8>, wit::PluginError> {
@@ -366,7 +397,10 @@ mod source_impl {
         }
 
         fn notify_checkpoint_complete(&self, checkpoint_id: u64) -> Result<(), wit::PluginError> {
-            Ok(self.0.borrow_mut().notify_checkpoint_complete(checkpoint_id)?)
+            Ok(self
+                .0
+                .borrow_mut()
+                .notify_checkpoint_complete(checkpoint_id)?)
         }
     }
 
@@ -377,12 +411,19 @@ mod source_impl {
             restored: Vec<wit::Split>,
         ) -> Result<s::SplitReader, wit::PluginError> {
             let opts = super::options::<T>(&options)?;
-            let r = T::reader(&opts, &ctx.into(), restored.into_iter().map(Into::into).collect())?;
+            let r = T::reader(
+                &opts,
+                &ctx.into(),
+                restored.into_iter().map(Into::into).collect(),
+            )?;
             Ok(s::SplitReader::new(ReaderRes::<T>(RefCell::new(r))))
         }
 
         fn add_splits(&self, splits: Vec<wit::Split>) -> Result<(), wit::PluginError> {
-            Ok(self.0.borrow_mut().add_splits(splits.into_iter().map(Into::into).collect())?)
+            Ok(self
+                .0
+                .borrow_mut()
+                .add_splits(splits.into_iter().map(Into::into).collect())?)
         }
 
         fn no_more_splits(&self) {
@@ -391,18 +432,36 @@ mod source_impl {
 
         fn poll_next(&self, max_rows: u32) -> Result<s::Poll, wit::PluginError> {
             Ok(match self.0.borrow_mut().poll_next(max_rows)? {
-                Poll::Batch(b) => s::Poll { batch: Some(conv::batch_to_wit(b)), status: s::PollStatus::More },
-                Poll::Finished(b) => s::Poll { batch: b.map(conv::batch_to_wit), status: s::PollStatus::Finished },
-                Poll::Idle => s::Poll { batch: None, status: s::PollStatus::Idle },
+                Poll::Batch(b) => s::Poll {
+                    batch: Some(conv::batch_to_wit(b)),
+                    status: s::PollStatus::More,
+                },
+                Poll::Finished(b) => s::Poll {
+                    batch: b.map(conv::batch_to_wit),
+                    status: s::PollStatus::Finished,
+                },
+                Poll::Idle => s::Poll {
+                    batch: None,
+                    status: s::PollStatus::Idle,
+                },
             })
         }
 
         fn snapshot_state(&self, checkpoint_id: u64) -> Result<Vec<wit::Split>, wit::PluginError> {
-            Ok(self.0.borrow_mut().snapshot_state(checkpoint_id)?.into_iter().map(Into::into).collect())
+            Ok(self
+                .0
+                .borrow_mut()
+                .snapshot_state(checkpoint_id)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
         }
 
         fn notify_checkpoint_complete(&self, checkpoint_id: u64) -> Result<(), wit::PluginError> {
-            Ok(self.0.borrow_mut().notify_checkpoint_complete(checkpoint_id)?)
+            Ok(self
+                .0
+                .borrow_mut()
+                .notify_checkpoint_complete(checkpoint_id)?)
         }
     }
 }
@@ -459,7 +518,12 @@ mod transform_impl {
         }
 
         fn output_schemas(&self) -> Vec<wit::TableSchema> {
-            self.0.borrow().output_schemas().iter().map(conv::schema_to_wit).collect()
+            self.0
+                .borrow()
+                .output_schemas()
+                .iter()
+                .map(conv::schema_to_wit)
+                .collect()
         }
 
         fn map(&self, input: wit::Batch) -> Result<Vec<wit::Batch>, wit::PluginError> {
@@ -486,10 +550,18 @@ pub trait Sink: Describe + 'static {
     type Committer: SinkCommitter;
 
     /// Creates writer number `ctx.subtask` for `tables`, restored from writer states.
-    fn writer(options: &Options, ctx: &TaskContext, tables: Vec<TableSchema>, restored: Vec<Vec<u8>>)
-    -> Result<Self::Writer>;
+    fn writer(
+        options: &Options,
+        ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+        restored: Vec<Vec<u8>>,
+    ) -> Result<Self::Writer>;
     /// Creates the job's committer.
-    fn committer(options: &Options, ctx: &TaskContext, tables: Vec<TableSchema>) -> Result<Self::Committer>;
+    fn committer(
+        options: &Options,
+        ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+    ) -> Result<Self::Committer>;
 }
 
 /// Writes batches and prepares commits at checkpoint barriers.
@@ -597,7 +669,11 @@ mod sink_impl {
             Ok(k::SinkCommitter::new(CommitterRes::<T>(RefCell::new(c))))
         }
 
-        fn commit(&self, checkpoint_id: u64, infos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, wit::PluginError> {
+        fn commit(
+            &self,
+            checkpoint_id: u64,
+            infos: Vec<Vec<u8>>,
+        ) -> Result<Vec<Vec<u8>>, wit::PluginError> {
             Ok(self.0.borrow_mut().commit(checkpoint_id, infos)?)
         }
 

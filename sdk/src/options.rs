@@ -28,7 +28,13 @@ impl OptionSpecs {
     }
 
     /// An option with a default (`Json::Null` for none).
-    pub fn optional(mut self, name: &str, option_type: OptionType, default: Json, doc: &str) -> OptionSpecs {
+    pub fn optional(
+        mut self,
+        name: &str,
+        option_type: OptionType,
+        default: Json,
+        doc: &str,
+    ) -> OptionSpecs {
         self.0.push(OptionSpec {
             name: name.into(),
             option_type,
@@ -52,15 +58,25 @@ impl Options {
     pub fn parse(json: &str, specs: OptionSpecs) -> Result<Options> {
         let map = match serde_json::from_str::<Json>(json) {
             Ok(Json::Object(map)) => map,
-            Ok(other) => return Err(Error::fatal(format!("options must be a JSON object, got {other}"))),
+            Ok(other) => {
+                return Err(Error::fatal(format!(
+                    "options must be a JSON object, got {other}"
+                )));
+            }
             Err(e) => return Err(Error::fatal(format!("options are not valid JSON: {e}"))),
         };
-        Ok(Options { map, specs: specs.0 })
+        Ok(Options {
+            map,
+            specs: specs.0,
+        })
     }
 
     /// Options from an object, e.g. one entry of `tables_configs`, with the same specs.
     pub fn from_map(map: Map<String, Json>, specs: &OptionSpecs) -> Options {
-        Options { map, specs: specs.0.clone() }
+        Options {
+            map,
+            specs: specs.0.clone(),
+        }
     }
 
     /// The raw options object.
@@ -111,7 +127,8 @@ impl Options {
 
     /// A required option: missing is an error naming it.
     pub fn require<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
-        self.get(name)?.ok_or_else(|| Error::invalid_option(name, "is required"))
+        self.get(name)?
+            .ok_or_else(|| Error::invalid_option(name, "is required"))
     }
 
     pub fn string(&self, name: &str) -> Result<Option<String>> {
@@ -120,21 +137,30 @@ impl Options {
             Some(Json::String(s)) => Some(s),
             Some(Json::Number(n)) => Some(n.to_string()),
             Some(Json::Bool(b)) => Some(b.to_string()),
-            Some(other) => return Err(Error::invalid_option(name, format!("expected a string, found {other}"))),
+            Some(other) => {
+                return Err(Error::invalid_option(
+                    name,
+                    format!("expected a string, found {other}"),
+                ));
+            }
         })
     }
 
     pub fn i64(&self, name: &str) -> Result<Option<i64>> {
         Ok(match self.json(name) {
             None => None,
-            Some(v) => Some(as_i64(&v).ok_or_else(|| Error::invalid_option(name, format!("expected an integer, found {v}")))?),
+            Some(v) => Some(as_i64(&v).ok_or_else(|| {
+                Error::invalid_option(name, format!("expected an integer, found {v}"))
+            })?),
         })
     }
 
     pub fn f64(&self, name: &str) -> Result<Option<f64>> {
         Ok(match self.json(name) {
             None => None,
-            Some(v) => Some(as_f64(&v).ok_or_else(|| Error::invalid_option(name, format!("expected a number, found {v}")))?),
+            Some(v) => Some(as_f64(&v).ok_or_else(|| {
+                Error::invalid_option(name, format!("expected a number, found {v}"))
+            })?),
         })
     }
 
@@ -144,7 +170,12 @@ impl Options {
             Some(Json::Bool(b)) => Some(b),
             Some(Json::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
             Some(Json::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-            Some(v) => return Err(Error::invalid_option(name, format!("expected true or false, found {v}"))),
+            Some(v) => {
+                return Err(Error::invalid_option(
+                    name,
+                    format!("expected true or false, found {v}"),
+                ));
+            }
         })
     }
 
@@ -152,7 +183,12 @@ impl Options {
         Ok(match self.json(name) {
             None => None,
             Some(Json::Array(a)) => Some(a),
-            Some(v) => return Err(Error::invalid_option(name, format!("expected a list, found {v}"))),
+            Some(v) => {
+                return Err(Error::invalid_option(
+                    name,
+                    format!("expected a list, found {v}"),
+                ));
+            }
         })
     }
 }
@@ -160,10 +196,19 @@ impl Options {
 /// A JSON number or numeric string as i64.
 pub fn as_i64(v: &Json) -> Option<i64> {
     match v {
-        Json::Number(n) => n.as_i64().or_else(|| n.to_string().parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.to_string()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        }),
         Json::String(s) => {
             let s = s.trim();
-            s.parse().ok().or_else(|| s.strip_prefix("0x").and_then(|h| i64::from_str_radix(h, 16).ok()))
+            s.parse().ok().or_else(|| {
+                s.strip_prefix("0x")
+                    .and_then(|h| i64::from_str_radix(h, 16).ok())
+            })
         }
         _ => None,
     }
@@ -192,7 +237,13 @@ mod tests {
         assert_eq!(o.i64("split.num").unwrap(), Some(1));
         assert!(o.contains("row.num"));
         assert!(!o.contains("split.num"));
-        let e = Options::parse(r#"{"row.num": "x"}"#, OptionSpecs::new()).unwrap().i64("row.num").unwrap_err();
-        assert_eq!(e.to_string(), "option `row.num`: expected an integer, found \"x\"");
+        let e = Options::parse(r#"{"row.num": "x"}"#, OptionSpecs::new())
+            .unwrap()
+            .i64("row.num")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "option `row.num`: expected an integer, found \"x\""
+        );
     }
 }

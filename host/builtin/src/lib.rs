@@ -17,7 +17,12 @@ include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 /// The path of a test plugin from `plugins/testing/` (crate `st-test-NAME`), built with the
 /// built-ins. Panics when the name is not one of them, so a typo fails the test that made it.
 pub fn test_plugin(name: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(TEST_PLUGIN_DIR).join(format!("st_test_{}.wasm", name.replace('-', "_")));
-    assert!(path.exists(), "no test plugin named `{name}` at {}", path.display());
+    let path = std::path::Path::new(TEST_PLUGIN_DIR)
+        .join(format!("st_test_{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.exists(),
+        "no test plugin named `{name}` at {}",
+        path.display()
+    );
     path
 }

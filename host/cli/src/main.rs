@@ -16,7 +16,11 @@ use st_engine::{Engine, JobError};
 use st_runtime::{PluginSource, Runtime, RuntimeConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "st", version, about = "Strait: data synchronization with WebAssembly connectors")]
+#[command(
+    name = "st",
+    version,
+    about = "Strait: data synchronization with WebAssembly connectors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -28,7 +32,12 @@ struct JobArgs {
     #[arg(value_name = "JOB", required_unless_present = "config")]
     job: Option<PathBuf>,
     /// The job config (SeaTunnel's `-c`); same as the positional JOB.
-    #[arg(short = 'c', long = "config", value_name = "JOB", conflicts_with = "job")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "JOB",
+        conflicts_with = "job"
+    )]
     config: Option<PathBuf>,
     /// Fill `${key}` in the job config; repeatable (SeaTunnel's `-i`).
     #[arg(short = 'i', long = "variable", value_name = "KEY=VALUE")]
@@ -40,7 +49,10 @@ struct JobArgs {
 
 impl JobArgs {
     fn path(&self) -> PathBuf {
-        self.job.clone().or_else(|| self.config.clone()).unwrap_or_default()
+        self.job
+            .clone()
+            .or_else(|| self.config.clone())
+            .unwrap_or_default()
     }
 
     fn vars(&self) -> anyhow::Result<HashMap<String, String>> {
@@ -86,11 +98,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("ST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -112,10 +128,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Check(args) => run_job(&args, true).await,
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime()?;
-            println!("{:<14} {:<10} {:<8} {}", "NAME", "KIND", "VERSION", "SOURCE");
+            println!("{:<14} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
             for b in st_builtin::BUILTINS {
                 let p = rt.load(b.name).await?;
-                println!("{:<14} {:<10} {:<8} builtin", p.info.name, p.info.kind, p.info.version);
+                println!(
+                    "{:<14} {:<10} {:<8} builtin",
+                    p.info.name, p.info.kind, p.info.version
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -132,7 +151,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("compiled: {:.1} ms", p.compile_time.as_secs_f64() * 1000.0);
             println!("options:");
             for o in &p.info.options {
-                let req = if o.required { "required".to_string() } else { format!("default {}", o.default_value.as_deref().unwrap_or("-")) };
+                let req = if o.required {
+                    "required".to_string()
+                } else {
+                    format!("default {}", o.default_value.as_deref().unwrap_or("-"))
+                };
                 println!("  {:<26} {:<8} {req}", o.name, o.option_type.as_str());
                 println!("      {}", o.doc);
             }
@@ -173,7 +196,11 @@ async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
             path.display(),
             prepared.plugins().len(),
             prepared.pipeline_count(),
-            if prepared.pipeline_count() == 1 { "" } else { "s" }
+            if prepared.pipeline_count() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         return Ok(ExitCode::SUCCESS);
     }

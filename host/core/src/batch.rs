@@ -17,7 +17,10 @@ impl VarWidth {
     pub fn with_capacity(rows: usize, bytes: usize) -> VarWidth {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        VarWidth { offsets, data: Vec::with_capacity(bytes) }
+        VarWidth {
+            offsets,
+            data: Vec::with_capacity(bytes),
+        }
     }
 
     pub fn push(&mut self, v: &[u8]) {
@@ -25,7 +28,8 @@ impl VarWidth {
             self.offsets.push(0);
         }
         self.data.extend_from_slice(v);
-        self.offsets.push(u32::try_from(self.data.len()).unwrap_or(u32::MAX));
+        self.offsets
+            .push(u32::try_from(self.data.len()).unwrap_or(u32::MAX));
     }
 
     pub fn len(&self) -> usize {
@@ -56,9 +60,19 @@ pub enum ColumnData {
     Decimal(Vec<i128>),
     Utf8(VarWidth),
     Binary(VarWidth),
-    List { offsets: Vec<u32>, child: Box<Column> },
-    Map { offsets: Vec<u32>, keys: Box<Column>, values: Box<Column> },
-    Row { len: usize, fields: Vec<Column> },
+    List {
+        offsets: Vec<u32>,
+        child: Box<Column>,
+    },
+    Map {
+        offsets: Vec<u32>,
+        keys: Box<Column>,
+        values: Box<Column>,
+    },
+    Row {
+        len: usize,
+        fields: Vec<Column>,
+    },
 }
 
 /// A column: values plus an optional validity bitmap (bit set = not null).
@@ -70,7 +84,10 @@ pub struct Column {
 
 impl Column {
     pub fn new(data: ColumnData) -> Column {
-        Column { validity: None, data }
+        Column {
+            validity: None,
+            data,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -85,7 +102,9 @@ impl Column {
             ColumnData::Float64(v) => v.len(),
             ColumnData::Decimal(v) => v.len(),
             ColumnData::Utf8(v) | ColumnData::Binary(v) => v.len(),
-            ColumnData::List { offsets, .. } | ColumnData::Map { offsets, .. } => offsets.len().saturating_sub(1),
+            ColumnData::List { offsets, .. } | ColumnData::Map { offsets, .. } => {
+                offsets.len().saturating_sub(1)
+            }
             ColumnData::Row { len, .. } => *len,
         }
     }
@@ -99,7 +118,9 @@ impl Column {
         if matches!(self.data, ColumnData::Null(_)) {
             return true;
         }
-        self.validity.as_ref().is_some_and(|bits| bits.get(i / 8).is_none_or(|b| b & (1 << (i % 8)) == 0))
+        self.validity
+            .as_ref()
+            .is_some_and(|bits| bits.get(i / 8).is_none_or(|b| b & (1 << (i % 8)) == 0))
     }
 
     /// The value at row i as type `t`. The column must have passed `check` against `t`.
@@ -119,21 +140,38 @@ impl Column {
             (ColumnData::Int64(v), _) => Value::BigInt(v[i]),
             (ColumnData::Float32(v), _) => Value::Float(v[i]),
             (ColumnData::Float64(v), _) => Value::Double(v[i]),
-            (ColumnData::Decimal(v), DataType::Decimal { scale, .. }) => Value::Decimal(v[i], *scale),
+            (ColumnData::Decimal(v), DataType::Decimal { scale, .. }) => {
+                Value::Decimal(v[i], *scale)
+            }
             (ColumnData::Decimal(v), _) => Value::Decimal(v[i], 0),
-            (ColumnData::Utf8(v), _) => Value::String(String::from_utf8_lossy(v.get(i)).into_owned()),
+            (ColumnData::Utf8(v), _) => {
+                Value::String(String::from_utf8_lossy(v.get(i)).into_owned())
+            }
             (ColumnData::Binary(v), _) => Value::Bytes(v.get(i).to_vec()),
             (ColumnData::List { offsets, child }, DataType::Array(inner)) => Value::Array(
-                (offsets[i] as usize..offsets[i + 1] as usize).map(|j| child.value(j, inner)).collect(),
+                (offsets[i] as usize..offsets[i + 1] as usize)
+                    .map(|j| child.value(j, inner))
+                    .collect(),
             ),
-            (ColumnData::Map { offsets, keys, values }, DataType::Map(kt, vt)) => Value::Map(
+            (
+                ColumnData::Map {
+                    offsets,
+                    keys,
+                    values,
+                },
+                DataType::Map(kt, vt),
+            ) => Value::Map(
                 (offsets[i] as usize..offsets[i + 1] as usize)
                     .map(|j| (keys.value(j, kt), values.value(j, vt)))
                     .collect(),
             ),
-            (ColumnData::Row { fields, .. }, DataType::Row(types)) => {
-                Value::Row(fields.iter().zip(types).map(|(c, f)| c.value(i, &f.data_type)).collect())
-            }
+            (ColumnData::Row { fields, .. }, DataType::Row(types)) => Value::Row(
+                fields
+                    .iter()
+                    .zip(types)
+                    .map(|(c, f)| c.value(i, &f.data_type))
+                    .collect(),
+            ),
             _ => Value::Null,
         }
     }
@@ -154,7 +192,10 @@ impl Column {
         if let Some(bits) = &self.validity
             && bits.len() < len.div_ceil(8)
         {
-            return Err(format!("validity bitmap has {} bytes for {len} rows", bits.len()));
+            return Err(format!(
+                "validity bitmap has {} bytes for {len} rows",
+                bits.len()
+            ));
         }
         let actual = self.len();
         if actual != len {
@@ -165,7 +206,10 @@ impl Column {
                 return Err("offsets are not monotonic".into());
             }
             if offsets.last().is_some_and(|o| *o as usize > limit) {
-                return Err(format!("offset {} past the end ({limit})", offsets.last().copied().unwrap_or(0)));
+                return Err(format!(
+                    "offset {} past the end ({limit})",
+                    offsets.last().copied().unwrap_or(0)
+                ));
             }
             Ok(())
         };
@@ -175,7 +219,10 @@ impl Column {
             | (ColumnData::Int8(_), DataType::TinyInt)
             | (ColumnData::Int16(_), DataType::SmallInt)
             | (ColumnData::Int32(_), DataType::Int | DataType::Date)
-            | (ColumnData::Int64(_), DataType::BigInt | DataType::Time | DataType::Timestamp | DataType::TimestampTz)
+            | (
+                ColumnData::Int64(_),
+                DataType::BigInt | DataType::Time | DataType::Timestamp | DataType::TimestampTz,
+            )
             | (ColumnData::Float32(_), DataType::Float)
             | (ColumnData::Float64(_), DataType::Double)
             | (ColumnData::Decimal(_), DataType::Decimal { .. }) => Ok(()),
@@ -191,23 +238,43 @@ impl Column {
             (ColumnData::Binary(v), DataType::Bytes) => offsets_ok(&v.offsets, v.data.len()),
             (ColumnData::List { offsets, child }, DataType::Array(inner)) => {
                 offsets_ok(offsets, child.len())?;
-                child.check(inner, child.len()).map_err(|e| format!("array element: {e}"))
+                child
+                    .check(inner, child.len())
+                    .map_err(|e| format!("array element: {e}"))
             }
-            (ColumnData::Map { offsets, keys, values }, DataType::Map(kt, vt)) => {
+            (
+                ColumnData::Map {
+                    offsets,
+                    keys,
+                    values,
+                },
+                DataType::Map(kt, vt),
+            ) => {
                 offsets_ok(offsets, keys.len())?;
-                keys.check(kt, keys.len()).map_err(|e| format!("map key: {e}"))?;
-                values.check(vt, keys.len()).map_err(|e| format!("map value: {e}"))
+                keys.check(kt, keys.len())
+                    .map_err(|e| format!("map key: {e}"))?;
+                values
+                    .check(vt, keys.len())
+                    .map_err(|e| format!("map value: {e}"))
             }
             (ColumnData::Row { fields, .. }, DataType::Row(types)) => {
                 if fields.len() != types.len() {
-                    return Err(format!("row has {} fields, its type has {}", fields.len(), types.len()));
+                    return Err(format!(
+                        "row has {} fields, its type has {}",
+                        fields.len(),
+                        types.len()
+                    ));
                 }
                 for (c, f) in fields.iter().zip(types) {
-                    c.check(&f.data_type, len).map_err(|e| format!("field `{}`: {e}", f.name))?;
+                    c.check(&f.data_type, len)
+                        .map_err(|e| format!("field `{}`: {e}", f.name))?;
                 }
                 Ok(())
             }
-            (data, t) => Err(format!("{} values in a column of type {t}", data.kind_name())),
+            (data, t) => Err(format!(
+                "{} values in a column of type {t}",
+                data.kind_name()
+            )),
         }
     }
 }
@@ -260,17 +327,27 @@ impl ColumnBuilder {
             DataType::Decimal { .. } => ColumnData::Decimal(Vec::new()),
             DataType::String => ColumnData::Utf8(VarWidth::with_capacity(0, 0)),
             DataType::Bytes => ColumnData::Binary(VarWidth::with_capacity(0, 0)),
-            DataType::Array(inner) => ColumnData::List { offsets: vec![0], child: Box::new(Column::empty(inner)) },
+            DataType::Array(inner) => ColumnData::List {
+                offsets: vec![0],
+                child: Box::new(Column::empty(inner)),
+            },
             DataType::Map(k, v) => ColumnData::Map {
                 offsets: vec![0],
                 keys: Box::new(Column::empty(k)),
                 values: Box::new(Column::empty(v)),
             },
-            DataType::Row(fields) => {
-                ColumnData::Row { len: 0, fields: fields.iter().map(|f| Column::empty(&f.data_type)).collect() }
-            }
+            DataType::Row(fields) => ColumnData::Row {
+                len: 0,
+                fields: fields.iter().map(|f| Column::empty(&f.data_type)).collect(),
+            },
         };
-        ColumnBuilder { data, data_type: t.clone(), validity: Vec::new(), has_null: false, len: 0 }
+        ColumnBuilder {
+            data,
+            data_type: t.clone(),
+            validity: Vec::new(),
+            has_null: false,
+            len: 0,
+        }
     }
 
     fn set_valid(&mut self, valid: bool) {
@@ -320,7 +397,9 @@ impl ColumnBuilder {
                 _ => return Err(mismatch()),
             }),
             ColumnData::Int64(out) => out.push(match v {
-                Value::BigInt(x) | Value::Time(x) | Value::Timestamp(x) | Value::TimestampTz(x) => *x,
+                Value::BigInt(x) | Value::Time(x) | Value::Timestamp(x) | Value::TimestampTz(x) => {
+                    *x
+                }
                 Value::Null => 0,
                 _ => return Err(mismatch()),
             }),
@@ -350,10 +429,15 @@ impl ColumnBuilder {
                 _ => return Err(mismatch()),
             },
             ColumnData::List { offsets, child } => {
-                let DataType::Array(inner) = &t else { return Err(mismatch()) };
+                let DataType::Array(inner) = &t else {
+                    return Err(mismatch());
+                };
                 match v {
                     Value::Array(items) => {
-                        let mut b = ColumnBuilder::resume(std::mem::replace(child.as_mut(), Column::empty(inner)), inner);
+                        let mut b = ColumnBuilder::resume(
+                            std::mem::replace(child.as_mut(), Column::empty(inner)),
+                            inner,
+                        );
                         for item in items {
                             b.push(item)?;
                         }
@@ -364,12 +448,24 @@ impl ColumnBuilder {
                 }
                 offsets.push(u32::try_from(child.len()).unwrap_or(u32::MAX));
             }
-            ColumnData::Map { offsets, keys, values } => {
-                let DataType::Map(kt, vt) = &t else { return Err(mismatch()) };
+            ColumnData::Map {
+                offsets,
+                keys,
+                values,
+            } => {
+                let DataType::Map(kt, vt) = &t else {
+                    return Err(mismatch());
+                };
                 match v {
                     Value::Map(entries) => {
-                        let mut kb = ColumnBuilder::resume(std::mem::replace(keys.as_mut(), Column::empty(kt)), kt);
-                        let mut vb = ColumnBuilder::resume(std::mem::replace(values.as_mut(), Column::empty(vt)), vt);
+                        let mut kb = ColumnBuilder::resume(
+                            std::mem::replace(keys.as_mut(), Column::empty(kt)),
+                            kt,
+                        );
+                        let mut vb = ColumnBuilder::resume(
+                            std::mem::replace(values.as_mut(), Column::empty(vt)),
+                            vt,
+                        );
                         for (k, val) in entries {
                             kb.push(k)?;
                             vb.push(val)?;
@@ -383,14 +479,19 @@ impl ColumnBuilder {
                 offsets.push(u32::try_from(keys.len()).unwrap_or(u32::MAX));
             }
             ColumnData::Row { len, fields } => {
-                let DataType::Row(types) = &t else { return Err(mismatch()) };
+                let DataType::Row(types) = &t else {
+                    return Err(mismatch());
+                };
                 let items: Vec<Value> = match v {
                     Value::Row(items) if items.len() == types.len() => items.clone(),
                     Value::Null => vec![Value::Null; types.len()],
                     _ => return Err(mismatch()),
                 };
                 for ((col, f), item) in fields.iter_mut().zip(types).zip(&items) {
-                    let mut b = ColumnBuilder::resume(std::mem::replace(col, Column::empty(&f.data_type)), &f.data_type);
+                    let mut b = ColumnBuilder::resume(
+                        std::mem::replace(col, Column::empty(&f.data_type)),
+                        &f.data_type,
+                    );
                     b.push(item)?;
                     *col = b.finish();
                 }
@@ -414,11 +515,20 @@ impl ColumnBuilder {
             }
             bits
         });
-        ColumnBuilder { data: col.data, data_type: t.clone(), validity, has_null, len }
+        ColumnBuilder {
+            data: col.data,
+            data_type: t.clone(),
+            validity,
+            has_null,
+            len,
+        }
     }
 
     pub fn finish(self) -> Column {
-        Column { validity: self.has_null.then_some(self.validity), data: self.data }
+        Column {
+            validity: self.has_null.then_some(self.validity),
+            data: self.data,
+        }
     }
 }
 
@@ -442,11 +552,19 @@ pub struct Batch {
 
 impl Batch {
     /// Builds a batch from rows of values laid out as `types`.
-    pub fn from_rows(table: u32, types: &[DataType], rows: &[(RowKind, Vec<Value>)]) -> Result<Batch, String> {
+    pub fn from_rows(
+        table: u32,
+        types: &[DataType],
+        rows: &[(RowKind, Vec<Value>)],
+    ) -> Result<Batch, String> {
         let mut builders: Vec<ColumnBuilder> = types.iter().map(ColumnBuilder::new).collect();
         for (r, (_, values)) in rows.iter().enumerate() {
             if values.len() != types.len() {
-                return Err(format!("row {r} has {} values for {} columns", values.len(), types.len()));
+                return Err(format!(
+                    "row {r} has {} values for {} columns",
+                    values.len(),
+                    types.len()
+                ));
             }
             for (b, v) in builders.iter_mut().zip(values) {
                 b.push(v).map_err(|e| format!("row {r}: {e}"))?;
@@ -462,26 +580,42 @@ impl Batch {
     }
 
     pub fn row_kind(&self, i: usize) -> RowKind {
-        self.row_kinds.as_ref().and_then(|k| k.get(i).copied()).unwrap_or_default()
+        self.row_kinds
+            .as_ref()
+            .and_then(|k| k.get(i).copied())
+            .unwrap_or_default()
     }
 
     /// Row i as values. The batch must have passed `check` against `types`.
     pub fn row(&self, i: usize, types: &[DataType]) -> Vec<Value> {
-        self.columns.iter().zip(types).map(|(c, t)| c.value(i, t)).collect()
+        self.columns
+            .iter()
+            .zip(types)
+            .map(|(c, t)| c.value(i, t))
+            .collect()
     }
 
     /// Checks the batch against its table's column types; see `Column::check`.
     pub fn check(&self, types: &[DataType], names: &[String]) -> Result<(), String> {
         if self.columns.len() != types.len() {
-            return Err(format!("{} columns where the table has {}", self.columns.len(), types.len()));
+            return Err(format!(
+                "{} columns where the table has {}",
+                self.columns.len(),
+                types.len()
+            ));
         }
         if let Some(kinds) = &self.row_kinds
             && kinds.len() != self.num_rows
         {
-            return Err(format!("{} row kinds for {} rows", kinds.len(), self.num_rows));
+            return Err(format!(
+                "{} row kinds for {} rows",
+                kinds.len(),
+                self.num_rows
+            ));
         }
         for ((c, t), name) in self.columns.iter().zip(types).zip(names) {
-            c.check(t, self.num_rows).map_err(|e| format!("column `{name}`: {e}"))?;
+            c.check(t, self.num_rows)
+                .map_err(|e| format!("column `{name}`: {e}"))?;
         }
         Ok(())
     }
@@ -500,9 +634,15 @@ impl Batch {
                     ColumnData::Int64(v) => v.len() * 8,
                     ColumnData::Float64(v) => v.len() * 8,
                     ColumnData::Decimal(v) => v.len() * 16,
-                    ColumnData::Utf8(v) | ColumnData::Binary(v) => v.data.len() + v.offsets.len() * 4,
+                    ColumnData::Utf8(v) | ColumnData::Binary(v) => {
+                        v.data.len() + v.offsets.len() * 4
+                    }
                     ColumnData::List { offsets, child } => offsets.len() * 4 + col(child),
-                    ColumnData::Map { offsets, keys, values } => offsets.len() * 4 + col(keys) + col(values),
+                    ColumnData::Map {
+                        offsets,
+                        keys,
+                        values,
+                    } => offsets.len() * 4 + col(keys) + col(values),
                     ColumnData::Row { fields, .. } => fields.iter().map(col).sum(),
                 }
         }
@@ -534,11 +674,28 @@ mod tests {
 
     #[test]
     fn check_rejects_malformed_columns() {
-        let bad = Column::new(ColumnData::Utf8(VarWidth { offsets: vec![0, 5], data: vec![b'a'] }));
-        assert!(bad.check(&DataType::String, 1).unwrap_err().contains("past the end"));
+        let bad = Column::new(ColumnData::Utf8(VarWidth {
+            offsets: vec![0, 5],
+            data: vec![b'a'],
+        }));
+        assert!(
+            bad.check(&DataType::String, 1)
+                .unwrap_err()
+                .contains("past the end")
+        );
         let wrong = Column::new(ColumnData::Int32(vec![1]));
-        assert!(wrong.check(&DataType::String, 1).unwrap_err().contains("int32 values in a column of type string"));
+        assert!(
+            wrong
+                .check(&DataType::String, 1)
+                .unwrap_err()
+                .contains("int32 values in a column of type string")
+        );
         let short = Column::new(ColumnData::Int64(vec![1]));
-        assert!(short.check(&DataType::BigInt, 2).unwrap_err().contains("1 values where 2 rows"));
+        assert!(
+            short
+                .check(&DataType::BigInt, 2)
+                .unwrap_err()
+                .contains("1 values where 2 rows")
+        );
     }
 }

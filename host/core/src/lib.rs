@@ -15,6 +15,6 @@ pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};
 pub use value::{
-    RowKind, Value, date_to_days, days_to_date, format_date, format_decimal, format_time, format_timestamp,
-    parse_date, parse_decimal, parse_time, parse_timestamp,
+    RowKind, Value, date_to_days, days_to_date, format_date, format_decimal, format_time,
+    format_timestamp, parse_date, parse_decimal, parse_time, parse_timestamp,
 };

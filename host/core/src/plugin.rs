@@ -56,7 +56,9 @@ impl OptionType {
         match (self, v) {
             (OptionType::Any, _) | (_, J::Null) => true,
             (OptionType::Boolean, J::Bool(_)) => true,
-            (OptionType::Boolean, J::String(s)) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
+            (OptionType::Boolean, J::String(s)) => {
+                s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+            }
             (OptionType::Integer, J::Number(n)) => n.as_i64().is_some() || n.as_u64().is_some(),
             (OptionType::Integer, J::String(s)) => s.trim().parse::<i64>().is_ok(),
             (OptionType::Number, J::Number(_)) => true,

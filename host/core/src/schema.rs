@@ -15,7 +15,13 @@ pub struct ColumnDef {
 
 impl ColumnDef {
     pub fn new(name: impl Into<String>, data_type: DataType) -> ColumnDef {
-        ColumnDef { name: name.into(), data_type, nullable: true, default_value: None, comment: None }
+        ColumnDef {
+            name: name.into(),
+            data_type,
+            nullable: true,
+            default_value: None,
+            comment: None,
+        }
     }
 }
 
@@ -58,7 +64,11 @@ pub struct TableSchema {
 
 impl TableSchema {
     pub fn new(table_path: impl Into<String>, columns: Vec<ColumnDef>) -> TableSchema {
-        TableSchema { table_path: table_path.into(), columns, ..TableSchema::default() }
+        TableSchema {
+            table_path: table_path.into(),
+            columns,
+            ..TableSchema::default()
+        }
     }
 
     /// The position of a column, by exact name.

@@ -14,7 +14,10 @@ pub enum DataType {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     String,
     Bytes,
     /// Days since 1970-01-01.
@@ -48,8 +51,14 @@ pub struct TypeParseError {
 impl DataType {
     /// Parses SeaTunnel's type syntax. Names are case-insensitive.
     pub fn parse(input: &str) -> Result<DataType, TypeParseError> {
-        let mut p = TypeParser { s: input.as_bytes(), pos: 0 };
-        let err = |reason: String| TypeParseError { input: input.to_string(), reason };
+        let mut p = TypeParser {
+            s: input.as_bytes(),
+            pos: 0,
+        };
+        let err = |reason: String| TypeParseError {
+            input: input.to_string(),
+            reason,
+        };
         let t = p.data_type().map_err(err)?;
         p.ws();
         if p.pos != p.s.len() {
@@ -135,7 +144,8 @@ impl TypeParser<'_> {
 
     fn number(&mut self) -> Result<u8, String> {
         let w = self.word();
-        w.parse().map_err(|_| format!("expected a number, found `{w}`"))
+        w.parse()
+            .map_err(|_| format!("expected a number, found `{w}`"))
     }
 
     fn data_type(&mut self) -> Result<DataType, String> {
@@ -172,7 +182,10 @@ impl TypeParser<'_> {
                     }
                     DataType::Decimal { precision, scale }
                 } else {
-                    DataType::Decimal { precision: 38, scale: 18 }
+                    DataType::Decimal {
+                        precision: 38,
+                        scale: 18,
+                    }
                 }
             }
             "array" => {
@@ -264,10 +277,20 @@ mod tests {
             ("Decimal(30, 8)", "decimal(30, 8)"),
             ("array<int>", "array<int>"),
             ("map<string, array<int>>", "map<string, array<int>>"),
-            ("map<string, {c_int = int, c_string = string}>", "map<string, {c_int = int, c_string = string}>"),
-            ("row<a int, b map<date, string>>", "{a = int, b = map<date, string>}"),
+            (
+                "map<string, {c_int = int, c_string = string}>",
+                "map<string, {c_int = int, c_string = string}>",
+            ),
+            (
+                "row<a int, b map<date, string>>",
+                "{a = int, b = map<date, string>}",
+            ),
         ] {
-            assert_eq!(DataType::parse(input).unwrap().to_string(), printed, "{input}");
+            assert_eq!(
+                DataType::parse(input).unwrap().to_string(),
+                printed,
+                "{input}"
+            );
         }
     }
 

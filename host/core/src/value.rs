@@ -90,7 +90,9 @@ pub fn days_to_date(days: i32) -> Option<NaiveDate> {
 
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(s: &str) -> Option<i32> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(date_to_days)
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .map(date_to_days)
 }
 
 /// Parses `HH:MM:SS[.fff]` into nanoseconds of the day.
@@ -104,10 +106,19 @@ pub fn parse_time(s: &str) -> Option<i64> {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]` (or with a space) into microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
-    let dt = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    let dt = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
     Some(dt.and_utc().timestamp_micros())
 }
 
@@ -122,7 +133,9 @@ pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let mut v: i128 = 0;
@@ -148,28 +161,39 @@ pub fn format_decimal(v: i128, scale: u8) -> String {
     if scale == 0 {
         return format!("{sign}{digits}");
     }
-    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let padded = if digits.len() <= scale {
+        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
+    } else {
+        digits
+    };
     let (i, f) = padded.split_at(padded.len() - scale);
     format!("{sign}{i}.{f}")
 }
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
-    days_to_date(days).map_or_else(|| format!("<day {days}>"), |d| d.format("%Y-%m-%d").to_string())
+    days_to_date(days).map_or_else(
+        || format!("<day {days}>"),
+        |d| d.format("%Y-%m-%d").to_string(),
+    )
 }
 
 /// Formats nanoseconds of the day as `HH:MM:SS[.fff]`.
 pub fn format_time(nanos: i64) -> String {
     let secs = u32::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
     let ns = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-    NaiveTime::from_num_seconds_from_midnight_opt(secs, ns)
-        .map_or_else(|| format!("<time {nanos}>"), |t| t.format("%H:%M:%S%.f").to_string())
+    NaiveTime::from_num_seconds_from_midnight_opt(secs, ns).map_or_else(
+        || format!("<time {nanos}>"),
+        |t| t.format("%H:%M:%S%.f").to_string(),
+    )
 }
 
 /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
 pub fn format_timestamp(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map_or_else(|| format!("<timestamp {micros}>"), |t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+    chrono::DateTime::from_timestamp_micros(micros).map_or_else(
+        || format!("<timestamp {micros}>"),
+        |t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+    )
 }
 
 impl Value {
@@ -183,7 +207,10 @@ impl Value {
             Value::TinyInt(v) => f64::from(*v),
             Value::SmallInt(v) => f64::from(*v),
             Value::Int(v) => f64::from(*v),
-            #[expect(clippy::cast_precision_loss, reason = "comparisons against configured bounds")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "comparisons against configured bounds"
+            )]
             Value::BigInt(v) => *v as f64,
             Value::Float(v) => f64::from(*v),
             Value::Double(v) => *v,
@@ -207,9 +234,17 @@ impl Value {
             _ => None,
         };
         let bad = || format!("`{json}` is not a valid {t}");
-        let int = || -> Result<i64, String> { text().and_then(|s| s.trim().parse::<i64>().ok()).ok_or_else(bad) };
+        let int = || -> Result<i64, String> {
+            text()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .ok_or_else(bad)
+        };
         Ok(match t {
-            DataType::Null => return Err(format!("`{json}` given for a null-typed field; only null fits")),
+            DataType::Null => {
+                return Err(format!(
+                    "`{json}` given for a null-typed field; only null fits"
+                ));
+            }
             DataType::Boolean => match json {
                 J::Bool(b) => Value::Boolean(*b),
                 J::String(s) if s.eq_ignore_ascii_case("true") => Value::Boolean(true),
@@ -220,11 +255,18 @@ impl Value {
             DataType::SmallInt => Value::SmallInt(i16::try_from(int()?).map_err(|_| bad())?),
             DataType::Int => Value::Int(i32::try_from(int()?).map_err(|_| bad())?),
             DataType::BigInt => Value::BigInt(int()?),
-            DataType::Float => Value::Float(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?),
-            DataType::Double => Value::Double(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?),
-            DataType::Decimal { scale, .. } => {
-                Value::Decimal(text().and_then(|s| parse_decimal(&s, *scale)).ok_or_else(bad)?, *scale)
+            DataType::Float => {
+                Value::Float(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?)
             }
+            DataType::Double => {
+                Value::Double(text().and_then(|s| s.trim().parse().ok()).ok_or_else(bad)?)
+            }
+            DataType::Decimal { scale, .. } => Value::Decimal(
+                text()
+                    .and_then(|s| parse_decimal(&s, *scale))
+                    .ok_or_else(bad)?,
+                *scale,
+            ),
             DataType::String => match json {
                 J::String(s) => Value::String(s.clone()),
                 J::Number(_) | J::Bool(_) => Value::String(text().unwrap_or_default()),
@@ -232,40 +274,66 @@ impl Value {
             },
             DataType::Bytes => match json {
                 J::String(s) => Value::Bytes(
-                    base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|e| format!("{}: {e}", bad()))?,
+                    base64::engine::general_purpose::STANDARD
+                        .decode(s.trim())
+                        .map_err(|e| format!("{}: {e}", bad()))?,
                 ),
                 _ => return Err(bad()),
             },
             DataType::Date => Value::Date(text().and_then(|s| parse_date(&s)).ok_or_else(bad)?),
             DataType::Time => Value::Time(text().and_then(|s| parse_time(&s)).ok_or_else(bad)?),
-            DataType::Timestamp => Value::Timestamp(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?),
-            DataType::TimestampTz => Value::TimestampTz(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?),
+            DataType::Timestamp => {
+                Value::Timestamp(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?)
+            }
+            DataType::TimestampTz => {
+                Value::TimestampTz(text().and_then(|s| parse_timestamp(&s)).ok_or_else(bad)?)
+            }
             DataType::Array(inner) => match json {
-                J::Array(items) => {
-                    Value::Array(items.iter().map(|v| Value::from_json(v, inner)).collect::<Result<_, _>>()?)
-                }
+                J::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|v| Value::from_json(v, inner))
+                        .collect::<Result<_, _>>()?,
+                ),
                 _ => return Err(bad()),
             },
             DataType::Map(kt, vt) => match json {
                 J::Object(entries) => Value::Map(
                     entries
                         .iter()
-                        .map(|(k, v)| Ok((Value::from_json(&J::String(k.clone()), kt)?, Value::from_json(v, vt)?)))
+                        .map(|(k, v)| {
+                            Ok((
+                                Value::from_json(&J::String(k.clone()), kt)?,
+                                Value::from_json(v, vt)?,
+                            ))
+                        })
                         .collect::<Result<_, String>>()?,
                 ),
                 _ => return Err(bad()),
             },
             DataType::Row(fields) => match json {
                 J::Array(items) if items.len() == fields.len() => Value::Row(
-                    items.iter().zip(fields).map(|(v, f)| Value::from_json(v, &f.data_type)).collect::<Result<_, _>>()?,
+                    items
+                        .iter()
+                        .zip(fields)
+                        .map(|(v, f)| Value::from_json(v, &f.data_type))
+                        .collect::<Result<_, _>>()?,
                 ),
                 J::Array(items) => {
-                    return Err(format!("a row of {} fields needs {} values, found {}", fields.len(), fields.len(), items.len()));
+                    return Err(format!(
+                        "a row of {} fields needs {} values, found {}",
+                        fields.len(),
+                        fields.len(),
+                        items.len()
+                    ));
                 }
                 J::Object(map) => Value::Row(
                     fields
                         .iter()
-                        .map(|f| map.get(&f.name).map_or(Ok(Value::Null), |v| Value::from_json(v, &f.data_type)))
+                        .map(|f| {
+                            map.get(&f.name)
+                                .map_or(Ok(Value::Null), |v| Value::from_json(v, &f.data_type))
+                        })
                         .collect::<Result<_, _>>()?,
                 ),
                 _ => return Err(bad()),
@@ -343,8 +411,14 @@ mod tests {
         let d = parse_date("2012-12-21").unwrap();
         assert_eq!(format_date(d), "2012-12-21");
         assert_eq!(format_time(parse_time("12:34:56").unwrap()), "12:34:56");
-        assert_eq!(format_timestamp(parse_timestamp("2012-12-21T12:34:56").unwrap()), "2012-12-21T12:34:56");
-        assert_eq!(parse_timestamp("2012-12-21 12:34:56"), parse_timestamp("2012-12-21T12:34:56"));
+        assert_eq!(
+            format_timestamp(parse_timestamp("2012-12-21T12:34:56").unwrap()),
+            "2012-12-21T12:34:56"
+        );
+        assert_eq!(
+            parse_timestamp("2012-12-21 12:34:56"),
+            parse_timestamp("2012-12-21T12:34:56")
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 use st_core::{Batch, PluginKind, TableSchema};
 use st_job::{ConfigError, ConfigErrors, JobConfig, JobMode};
 use st_runtime::{
-    EnumeratorInstance, Plugin, PluginError, PollStatus, ReaderInstance, Runtime, RuntimeError, SinkWriterInstance,
-    Split, TaskContext, TransformInstance,
+    EnumeratorInstance, Plugin, PluginError, PollStatus, ReaderInstance, Runtime, RuntimeError,
+    SinkWriterInstance, Split, TaskContext, TransformInstance,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -79,7 +79,10 @@ pub struct PreparedJob {
 impl PreparedJob {
     /// (plugin path, name, kind) of every plugin, in job order.
     pub fn plugins(&self) -> Vec<(String, String, PluginKind)> {
-        self.nodes.iter().map(|n| (n.path.clone(), n.plugin.info.name.clone(), n.kind)).collect()
+        self.nodes
+            .iter()
+            .map(|n| (n.path.clone(), n.plugin.info.name.clone(), n.kind))
+            .collect()
     }
 
     /// The number of pipelines.
@@ -90,7 +93,10 @@ impl PreparedJob {
 
 /// A new job id: SeaTunnel uses large decimal numbers; so does Strait.
 pub fn new_job_id() -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{}", (nanos as u64) >> 4)
 }
 
@@ -98,9 +104,17 @@ fn config_error(job: &JobConfig, plugin: usize, path: &[String], message: String
     let p = &job.plugins[plugin];
     ConfigError {
         file: job.file.clone(),
-        line: Some(if path.is_empty() { p.line } else { job.line_of(plugin, path) }),
+        line: Some(if path.is_empty() {
+            p.line
+        } else {
+            job.line_of(plugin, path)
+        }),
         col: None,
-        path: if path.is_empty() { p.path() } else { format!("{}.{}", p.path(), path.join(".")) },
+        path: if path.is_empty() {
+            p.path()
+        } else {
+            format!("{}.{}", p.path(), path.join("."))
+        },
         message,
     }
 }
@@ -163,19 +177,22 @@ impl Engine {
                         job,
                         i,
                         &[],
-                        format!("{} is a {} plugin and cannot be used under `{}`", plugin.info.name, plugin.info.kind, p.kind),
+                        format!(
+                            "{} is a {} plugin and cannot be used under `{}`",
+                            plugin.info.name, plugin.info.kind, p.kind
+                        ),
                     ));
                     loaded.push(None);
                 }
-                Ok(plugin) => {
-                    match st_job::check_options(job, i, &plugin.info) {
-                        Ok(opts) => loaded.push(Some((plugin, serde_json::Value::Object(opts).to_string()))),
-                        Err(errs) => {
-                            errors.extend(errs);
-                            loaded.push(None);
-                        }
+                Ok(plugin) => match st_job::check_options(job, i, &plugin.info) {
+                    Ok(opts) => {
+                        loaded.push(Some((plugin, serde_json::Value::Object(opts).to_string())))
                     }
-                }
+                    Err(errs) => {
+                        errors.extend(errs);
+                        loaded.push(None);
+                    }
+                },
                 Err(e) => {
                     errors.push(config_error(job, i, &[], e.to_string()));
                     loaded.push(None);
@@ -220,7 +237,11 @@ impl Engine {
             };
             let node = &nodes[i];
             match node.kind {
-                PluginKind::Source => match self.runtime.open_source(&node.plugin, &node.options, &ctx).await {
+                PluginKind::Source => match self
+                    .runtime
+                    .open_source(&node.plugin, &node.options, &ctx)
+                    .await
+                {
                     Ok(info) => {
                         if bounded && !info.bounded {
                             errors.push(config_error(job, i, &[], "is unbounded and cannot run in a BATCH job; set env.job.mode = STREAMING".into()));
@@ -229,7 +250,11 @@ impl Engine {
                     }
                     Err(e) => errors.push(plan_error(job, i, e)),
                 },
-                PluginKind::Transform => match self.runtime.transform(&node.plugin, &node.options, &ctx, &in_tables).await {
+                PluginKind::Transform => match self
+                    .runtime
+                    .transform(&node.plugin, &node.options, &ctx, &in_tables)
+                    .await
+                {
                     Ok(t) => nodes[i].out_tables = t.outputs,
                     Err(e) => errors.push(plan_error(job, i, e)),
                 },
@@ -243,18 +268,39 @@ impl Engine {
         let mut warnings = job.warnings.clone();
         let mut pipelines = Vec::new();
         for group in job.pipelines() {
-            let sources: Vec<usize> = group.iter().copied().filter(|i| nodes[*i].kind == PluginKind::Source).collect();
-            let sinks: Vec<usize> = group.iter().copied().filter(|i| nodes[*i].kind == PluginKind::Sink).collect();
+            let sources: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|i| nodes[*i].kind == PluginKind::Source)
+                .collect();
+            let sinks: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|i| nodes[*i].kind == PluginKind::Sink)
+                .collect();
             if sinks.is_empty() {
                 warnings.push(format!(
                     "{} reach no sink and will not run",
-                    group.iter().map(|i| nodes[*i].path.clone()).collect::<Vec<_>>().join(", ")
+                    group
+                        .iter()
+                        .map(|i| nodes[*i].path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 continue;
             }
-            let parallelism =
-                sources.iter().filter_map(|s| nodes[*s].parallelism).max().unwrap_or(job.env.parallelism).max(1);
-            pipelines.push(PipelinePlan { id: u32::try_from(pipelines.len()).unwrap_or(0), sources, sinks, parallelism });
+            let parallelism = sources
+                .iter()
+                .filter_map(|s| nodes[*s].parallelism)
+                .max()
+                .unwrap_or(job.env.parallelism)
+                .max(1);
+            pipelines.push(PipelinePlan {
+                id: u32::try_from(pipelines.len()).unwrap_or(0),
+                sources,
+                sinks,
+                parallelism,
+            });
         }
         Ok(PreparedJob {
             job_id,
@@ -283,11 +329,17 @@ impl Engine {
                 Ok(Ok(metrics)) => report.add(&metrics),
                 Ok(Err(message)) => {
                     pipelines.abort_all();
-                    return Err(JobError::Failed { job_id: job.job_id.clone(), message });
+                    return Err(JobError::Failed {
+                        job_id: job.job_id.clone(),
+                        message,
+                    });
                 }
                 Err(e) => {
                     pipelines.abort_all();
-                    return Err(JobError::Failed { job_id: job.job_id.clone(), message: format!("a pipeline stopped: {e}") });
+                    return Err(JobError::Failed {
+                        job_id: job.job_id.clone(),
+                        message: format!("a pipeline stopped: {e}"),
+                    });
                 }
             }
         }
@@ -308,7 +360,11 @@ fn ctx(job: &PreparedJob, node: usize, subtask: u32, parallelism: u32) -> TaskCo
 }
 
 /// Runs one pipeline: enumerators, subtasks, then the committers. Returns the subtasks' metrics.
-async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Result<TaskMetrics, String> {
+async fn run_pipeline(
+    rt: Arc<Runtime>,
+    job: Arc<PreparedJob>,
+    p: usize,
+) -> Result<TaskMetrics, String> {
     let plan = &job.pipelines[p];
     let par = plan.parallelism;
     let (event_tx, mut event_rx) = mpsc::unbounded_channel::<Event>();
@@ -318,11 +374,22 @@ async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Resu
         let (tx, rx) = mpsc::unbounded_channel::<Command>();
         cmd_txs.push(tx);
         let (rt, job, events) = (rt.clone(), job.clone(), event_tx.clone());
-        let task = TaskId { job_id: job.job_id.clone(), pipeline: plan.id, role: TaskRole::Subtask { index } };
+        let task = TaskId {
+            job_id: job.job_id.clone(),
+            pipeline: plan.id,
+            role: TaskRole::Subtask { index },
+        };
         tasks.spawn(async move {
             let event = match run_subtask(&rt, &job, p, index, rx).await {
-                Ok((commit_infos, metrics)) => Event::Finished { task, commit_infos, metrics },
-                Err(e) => Event::Failed { task, error: e.to_string() },
+                Ok((commit_infos, metrics)) => Event::Finished {
+                    task,
+                    commit_infos,
+                    metrics,
+                },
+                Err(e) => Event::Failed {
+                    task,
+                    error: e.to_string(),
+                },
             };
             let _ = events.send(event);
         });
@@ -330,10 +397,19 @@ async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Resu
     // Enumerators hand out splits while the subtasks run.
     for &source in &plan.sources {
         let (rt, job, cmds, events) = (rt.clone(), job.clone(), cmd_txs.clone(), event_tx.clone());
-        let task = TaskId { job_id: job.job_id.clone(), pipeline: plan.id, role: TaskRole::Enumerator { source: source as u32 } };
+        let task = TaskId {
+            job_id: job.job_id.clone(),
+            pipeline: plan.id,
+            role: TaskRole::Enumerator {
+                source: source as u32,
+            },
+        };
         tasks.spawn(async move {
             if let Err(e) = run_enumerator(&rt, &job, source, par, &cmds).await {
-                let _ = events.send(Event::Failed { task, error: e.to_string() });
+                let _ = events.send(Event::Failed {
+                    task,
+                    error: e.to_string(),
+                });
             }
         });
     }
@@ -341,7 +417,15 @@ async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Resu
     let mut committers = Vec::new();
     for &sink in &plan.sinks {
         let node = &job.nodes[sink];
-        match rt.sink_committer(&node.plugin, &node.options, &ctx(&job, sink, 0, par), &node.in_tables).await {
+        match rt
+            .sink_committer(
+                &node.plugin,
+                &node.options,
+                &ctx(&job, sink, 0, par),
+                &node.in_tables,
+            )
+            .await
+        {
             Ok(c) => committers.push((sink, c)),
             Err(e) => {
                 tasks.abort_all();
@@ -354,7 +438,11 @@ async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Resu
     let mut metrics = TaskMetrics::default();
     while finished < par {
         match event_rx.recv().await {
-            Some(Event::Finished { commit_infos, metrics: m, .. }) => {
+            Some(Event::Finished {
+                commit_infos,
+                metrics: m,
+                ..
+            }) => {
                 finished += 1;
                 for (sink, list) in commit_infos {
                     infos.entry(sink as usize).or_default().extend(list);
@@ -383,15 +471,27 @@ async fn run_pipeline(rt: Arc<Runtime>, job: Arc<PreparedJob>, p: usize) -> Resu
     for (sink, c) in &mut committers {
         let mut pending = infos.remove(sink).unwrap_or_default();
         for attempt in 0..3 {
-            pending = c.commit(FINAL_CHECKPOINT, &pending).await.map_err(|e| e.to_string())?;
+            pending = c
+                .commit(FINAL_CHECKPOINT, &pending)
+                .await
+                .map_err(|e| e.to_string())?;
             if pending.is_empty() {
                 break;
             }
-            tracing::warn!("{}: {} commit infos to retry (attempt {})", job.nodes[*sink].path, pending.len(), attempt + 1);
+            tracing::warn!(
+                "{}: {} commit infos to retry (attempt {})",
+                job.nodes[*sink].path,
+                pending.len(),
+                attempt + 1
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         if !pending.is_empty() {
-            return Err(format!("{}: {} commits still failing after 3 attempts", job.nodes[*sink].path, pending.len()));
+            return Err(format!(
+                "{}: {} commits still failing after 3 attempts",
+                job.nodes[*sink].path,
+                pending.len()
+            ));
         }
         c.close().await.map_err(|e| e.to_string())?;
     }
@@ -407,7 +507,14 @@ async fn run_enumerator(
     cmds: &[mpsc::UnboundedSender<Command>],
 ) -> Result<(), RuntimeError> {
     let node = &job.nodes[source];
-    let mut e: EnumeratorInstance = rt.enumerator(&node.plugin, &node.options, &ctx(job, source, 0, parallelism), None).await?;
+    let mut e: EnumeratorInstance = rt
+        .enumerator(
+            &node.plugin,
+            &node.options,
+            &ctx(job, source, 0, parallelism),
+            None,
+        )
+        .await?;
     loop {
         let step = e.enumerate().await?;
         let mut per_reader: BTreeMap<u32, Vec<SplitMsg>> = BTreeMap::new();
@@ -416,17 +523,28 @@ async fn run_enumerator(
                 return Err(RuntimeError::Contract {
                     plugin: node.plugin.info.name.clone(),
                     task: format!("{}.enumerator", node.path),
-                    message: format!("assigned split {} to reader {reader}, but there are {parallelism}", split.id),
+                    message: format!(
+                        "assigned split {} to reader {reader}, but there are {parallelism}",
+                        split.id
+                    ),
                 });
             }
-            per_reader.entry(reader).or_default().push(SplitMsg { id: split.id, data: split.data });
+            per_reader.entry(reader).or_default().push(SplitMsg {
+                id: split.id,
+                data: split.data,
+            });
         }
         for (reader, splits) in per_reader {
-            let _ = cmds[reader as usize].send(Command::AssignSplits { source: source as u32, splits });
+            let _ = cmds[reader as usize].send(Command::AssignSplits {
+                source: source as u32,
+                splits,
+            });
         }
         if step.no_more_splits {
             for c in cmds {
-                let _ = c.send(Command::NoMoreSplits { source: source as u32 });
+                let _ = c.send(Command::NoMoreSplits {
+                    source: source as u32,
+                });
             }
             return Ok(());
         }
@@ -455,8 +573,22 @@ async fn run_subtask(
     let mut readers = Vec::new();
     for &s in &plan.sources {
         let node = &job.nodes[s];
-        let reader = rt.reader(&node.plugin, &node.options, &ctx(job, s, index, par), &[], &node.out_tables).await?;
-        readers.push(ReaderSlot { node: s, reader, finished: false, rows: 0, started: Instant::now() });
+        let reader = rt
+            .reader(
+                &node.plugin,
+                &node.options,
+                &ctx(job, s, index, par),
+                &[],
+                &node.out_tables,
+            )
+            .await?;
+        readers.push(ReaderSlot {
+            node: s,
+            reader,
+            finished: false,
+            rows: 0,
+            started: Instant::now(),
+        });
     }
     // Every node reachable from the sources, in the job's order.
     let mut reachable = vec![false; job.nodes.len()];
@@ -472,10 +604,29 @@ async fn run_subtask(
     for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
         match node.kind {
             PluginKind::Transform => {
-                transforms.insert(i, rt.transform(&node.plugin, &node.options, &ctx(job, i, index, par), &node.in_tables).await?);
+                transforms.insert(
+                    i,
+                    rt.transform(
+                        &node.plugin,
+                        &node.options,
+                        &ctx(job, i, index, par),
+                        &node.in_tables,
+                    )
+                    .await?,
+                );
             }
             PluginKind::Sink => {
-                writers.push((i, rt.sink_writer(&node.plugin, &node.options, &ctx(job, i, index, par), &node.in_tables, &[]).await?));
+                writers.push((
+                    i,
+                    rt.sink_writer(
+                        &node.plugin,
+                        &node.options,
+                        &ctx(job, i, index, par),
+                        &node.in_tables,
+                        &[],
+                    )
+                    .await?,
+                ));
             }
             PluginKind::Source => {}
         }
@@ -511,7 +662,10 @@ async fn run_subtask(
                     let mut b = if k + 1 == downstream.len() {
                         batch.take().expect("moved once, to the last consumer")
                     } else {
-                        batch.as_ref().expect("present until the last consumer").clone()
+                        batch
+                            .as_ref()
+                            .expect("present until the last consumer")
+                            .clone()
                     };
                     b.table += offset;
                     match job.nodes[to].kind {
@@ -525,7 +679,8 @@ async fn run_subtask(
                         PluginKind::Sink => {
                             if let Some((_, w)) = writers.iter_mut().find(|(n, _)| *n == to) {
                                 if let Some(t) = job.nodes[to].in_tables.get(b.table as usize) {
-                                    *written.entry(t.table_path.clone()).or_default() += b.num_rows as u64;
+                                    *written.entry(t.table_path.clone()).or_default() +=
+                                        b.num_rows as u64;
                                 }
                                 w.write(b).await?;
                             }
@@ -574,7 +729,13 @@ async fn apply(cmd: Command, readers: &mut [ReaderSlot]) -> Result<(), RuntimeEr
     match cmd {
         Command::AssignSplits { source, splits } => {
             if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
-                let splits: Vec<Split> = splits.into_iter().map(|s| Split { id: s.id, data: s.data }).collect();
+                let splits: Vec<Split> = splits
+                    .into_iter()
+                    .map(|s| Split {
+                        id: s.id,
+                        data: s.data,
+                    })
+                    .collect();
                 slot.reader.add_splits(&splits).await?;
             }
         }

@@ -14,18 +14,36 @@ pub struct TaskId {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TaskRole {
-    Enumerator { source: u32 },
+    Enumerator {
+        source: u32,
+    },
     /// A fused reader → transforms → writers chain.
-    Subtask { index: u32 },
-    Committer { sink: u32 },
+    Subtask {
+        index: u32,
+    },
+    Committer {
+        sink: u32,
+    },
 }
 
 impl std::fmt::Display for TaskId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.role {
-            TaskRole::Enumerator { source } => write!(f, "job {} pipeline {} enumerator of source {source}", self.job_id, self.pipeline),
-            TaskRole::Subtask { index } => write!(f, "job {} pipeline {} subtask {index}", self.job_id, self.pipeline),
-            TaskRole::Committer { sink } => write!(f, "job {} pipeline {} committer of sink {sink}", self.job_id, self.pipeline),
+            TaskRole::Enumerator { source } => write!(
+                f,
+                "job {} pipeline {} enumerator of source {source}",
+                self.job_id, self.pipeline
+            ),
+            TaskRole::Subtask { index } => write!(
+                f,
+                "job {} pipeline {} subtask {index}",
+                self.job_id, self.pipeline
+            ),
+            TaskRole::Committer { sink } => write!(
+                f,
+                "job {} pipeline {} committer of sink {sink}",
+                self.job_id, self.pipeline
+            ),
         }
     }
 }
@@ -52,8 +70,15 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// The subtask's input ended; its writers prepared these commit infos (per sink plugin index).
-    Finished { task: TaskId, commit_infos: Vec<(u32, Vec<Vec<u8>>)>, metrics: TaskMetrics },
-    Failed { task: TaskId, error: String },
+    Finished {
+        task: TaskId,
+        commit_infos: Vec<(u32, Vec<Vec<u8>>)>,
+        metrics: TaskMetrics,
+    },
+    Failed {
+        task: TaskId,
+        error: String,
+    },
 }
 
 /// What one subtask moved.
@@ -73,11 +98,24 @@ mod tests {
 
     #[test]
     fn messages_round_trip_through_json() {
-        let task = TaskId { job_id: "1".into(), pipeline: 0, role: TaskRole::Subtask { index: 3 } };
-        let cmd = Command::AssignSplits { source: 0, splits: vec![SplitMsg { id: "s".into(), data: vec![1, 2] }] };
+        let task = TaskId {
+            job_id: "1".into(),
+            pipeline: 0,
+            role: TaskRole::Subtask { index: 3 },
+        };
+        let cmd = Command::AssignSplits {
+            source: 0,
+            splits: vec![SplitMsg {
+                id: "s".into(),
+                data: vec![1, 2],
+            }],
+        };
         let back: Command = serde_json::from_str(&serde_json::to_string(&cmd).unwrap()).unwrap();
         assert_eq!(back, cmd);
-        let ev = Event::Failed { task: task.clone(), error: "boom".into() };
+        let ev = Event::Failed {
+            task: task.clone(),
+            error: "boom".into(),
+        };
         let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);
         assert_eq!(task.to_string(), "job 1 pipeline 0 subtask 3");

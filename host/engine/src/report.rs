@@ -58,7 +58,11 @@ impl JobReport {
     /// Rows read per second over the whole job.
     pub fn rows_per_second(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
-        if secs > 0.0 { self.total_read() as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.total_read() as f64 / secs
+        } else {
+            0.0
+        }
     }
 }
 
@@ -70,7 +74,12 @@ impl fmt::Display for JobReport {
         writeln!(f, "{line}")?;
         writeln!(f, "{:<26}: {}", "Job Id", self.job_id)?;
         writeln!(f, "{:<26}: {}", "Job Name", self.job_name)?;
-        writeln!(f, "{:<26}: {:.3}", "Total Time(s)", self.duration.as_secs_f64())?;
+        writeln!(
+            f,
+            "{:<26}: {:.3}",
+            "Total Time(s)",
+            self.duration.as_secs_f64()
+        )?;
         writeln!(f, "{:<26}: {}", "Total Read Count", self.total_read())?;
         writeln!(f, "{:<26}: {}", "Total Write Count", self.total_written())?;
         writeln!(f, "{:<26}: {:.0}", "Rows/s", self.rows_per_second())?;
@@ -78,7 +87,11 @@ impl fmt::Display for JobReport {
             f,
             "{:<26}: {:.1}",
             "MB/s",
-            if self.duration.as_secs_f64() > 0.0 { self.bytes_read as f64 / 1e6 / self.duration.as_secs_f64() } else { 0.0 }
+            if self.duration.as_secs_f64() > 0.0 {
+                self.bytes_read as f64 / 1e6 / self.duration.as_secs_f64()
+            } else {
+                0.0
+            }
         )?;
         for (t, n) in &self.rows_read {
             writeln!(f, "{:<26}: {n}", format!("Read  {t}"))?;

@@ -72,8 +72,14 @@ const ENV_KEYS: &[&str] = &[
 ];
 
 /// Options every plugin may carry, handled by the engine and not passed to the plugin.
-pub const COMMON_OPTIONS: &[&str] =
-    &["plugin_input", "plugin_output", "source_table_name", "result_table_name", "parallelism", "plugin_name"];
+pub const COMMON_OPTIONS: &[&str] = &[
+    "plugin_input",
+    "plugin_output",
+    "source_table_name",
+    "result_table_name",
+    "parallelism",
+    "plugin_name",
+];
 
 /// One plugin block.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +105,11 @@ impl PluginConfig {
     /// `source[0](FakeSource)`.
     pub fn path(&self) -> String {
         // A plugin given by path is shown by its file name.
-        let name = if self.name.ends_with(".wasm") { self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name) } else { &self.name };
+        let name = if self.name.ends_with(".wasm") {
+            self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name)
+        } else {
+            &self.name
+        };
         format!("{}[{}]({name})", self.kind, self.index)
     }
 }
@@ -195,29 +205,70 @@ pub fn load_str(
                     match root.get(&section.name).and_then(|s| s.get(&block.name)) {
                         Some(v) => v.clone(),
                         None => {
-                            errors.push(hocon_error(file, &e, scan::line_of(&text, block.body.start) - 1));
+                            errors.push(hocon_error(
+                                file,
+                                &e,
+                                scan::line_of(&text, block.body.start) - 1,
+                            ));
                             continue;
                         }
                     }
                 }
             };
-            let index = plugins.iter().filter(|p: &&PluginConfig| p.kind == kind).count();
-            push_plugin(&mut plugins, &mut errors, file, kind, index, &block.name, block.line, block.body.clone(), options);
+            let index = plugins
+                .iter()
+                .filter(|p: &&PluginConfig| p.kind == kind)
+                .count();
+            push_plugin(
+                &mut plugins,
+                &mut errors,
+                file,
+                kind,
+                index,
+                &block.name,
+                block.line,
+                block.body.clone(),
+                options,
+            );
         }
     }
     // JSON configs (and HOCON written the same way) give sections as lists of objects
     // carrying `plugin_name`.
-    for (key, kind) in [("source", PluginKind::Source), ("transform", PluginKind::Transform), ("sink", PluginKind::Sink)] {
-        let Some(Json::Array(items)) = root.get(key) else { continue };
+    for (key, kind) in [
+        ("source", PluginKind::Source),
+        ("transform", PluginKind::Transform),
+        ("sink", PluginKind::Sink),
+    ] {
+        let Some(Json::Array(items)) = root.get(key) else {
+            continue;
+        };
         seen_sections.push(kind);
         for (index, item) in items.iter().enumerate() {
-            let name = item.get("plugin_name").and_then(Json::as_str).unwrap_or_default().to_string();
+            let name = item
+                .get("plugin_name")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
             let line = scan::locate(&text, 0..text.len(), &[key.to_string()]);
             if name.is_empty() {
-                errors.push(err(Some(line), &format!("{key}[{index}]"), "missing `plugin_name`".into()));
+                errors.push(err(
+                    Some(line),
+                    &format!("{key}[{index}]"),
+                    "missing `plugin_name`".into(),
+                ));
                 continue;
             }
-            push_plugin(&mut plugins, &mut errors, file, kind, index, &name, line, 0..text.len(), item.clone());
+            push_plugin(
+                &mut plugins,
+                &mut errors,
+                file,
+                kind,
+                index,
+                &name,
+                line,
+                0..text.len(),
+                item.clone(),
+            );
         }
     }
     plugins.sort_by_key(|p| match p.kind {
@@ -227,27 +278,49 @@ pub fn load_str(
     });
 
     // 3. env
-    let env_line = layout.sections.iter().find(|(s, _)| s.name == "env").map(|(s, _)| s.line);
+    let env_line = layout
+        .sections
+        .iter()
+        .find(|(s, _)| s.name == "env")
+        .map(|(s, _)| s.line);
     let mut warnings = Vec::new();
     let env = parse_env(&mut env_value, file, env_line, &mut errors, &mut warnings);
 
     if !plugins.iter().any(|p| p.kind == PluginKind::Source) && errors.is_empty() {
-        errors.push(err(None, "", "the job has no source; add a `source { ... }` block with at least one plugin".into()));
+        errors.push(err(
+            None,
+            "",
+            "the job has no source; add a `source { ... }` block with at least one plugin".into(),
+        ));
     }
     if !plugins.iter().any(|p| p.kind == PluginKind::Sink) && errors.is_empty() {
-        errors.push(err(None, "", "the job has no sink; add a `sink { ... }` block with at least one plugin".into()));
+        errors.push(err(
+            None,
+            "",
+            "the job has no sink; add a `sink { ... }` block with at least one plugin".into(),
+        ));
     }
 
     // 4. The DAG.
     let inputs = resolve_inputs(&plugins, file, &mut errors, &mut warnings);
     if errors.is_empty() {
-        Ok(JobConfig { file: file.to_string(), text, env, plugins, inputs, warnings })
+        Ok(JobConfig {
+            file: file.to_string(),
+            text,
+            env,
+            plugins,
+            inputs,
+            warnings,
+        })
     } else {
         Err(ConfigErrors(errors))
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site each, all values at hand")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site each, all values at hand"
+)]
 fn push_plugin(
     plugins: &mut Vec<PluginConfig>,
     errors: &mut Vec<ConfigError>,
@@ -272,8 +345,15 @@ fn push_plugin(
     };
     let names = |v: Option<Json>| -> Vec<String> {
         match v {
-            Some(Json::String(s)) => s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-            Some(Json::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+            Some(Json::String(s)) => s
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -283,7 +363,10 @@ fn push_plugin(
     output.extend(names(options.shift_remove("result_table_name")));
     let parallelism = match options.shift_remove("parallelism") {
         None => None,
-        Some(v) => match json_u64(&v).and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) {
+        Some(v) => match json_u64(&v)
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|p| *p > 0)
+        {
             Some(p) => Some(p),
             None => {
                 errors.push(ConfigError {
@@ -328,13 +411,28 @@ fn parse_env(
 ) -> Env {
     let mut raw = Map::new();
     flatten("", value, &mut raw);
-    let mut env = Env { parallelism: 1, job_name: "SeaTunnel_Job".into(), ..Env::default() };
+    let mut env = Env {
+        parallelism: 1,
+        job_name: "SeaTunnel_Job".into(),
+        ..Env::default()
+    };
     let mut bad = |key: &str, message: String| {
-        errors.push(ConfigError { file: file.into(), line, col: None, path: format!("env.{key}"), message });
+        errors.push(ConfigError {
+            file: file.into(),
+            line,
+            col: None,
+            path: format!("env.{key}"),
+            message,
+        });
     };
     for (k, v) in &raw {
-        if !ENV_KEYS.iter().any(|known| k == known || k.starts_with(&format!("{known}."))) {
-            warnings.push(format!("{file}: env.{k} is not a Strait setting and is ignored"));
+        if !ENV_KEYS
+            .iter()
+            .any(|known| k == known || k.starts_with(&format!("{known}.")))
+        {
+            warnings.push(format!(
+                "{file}: env.{k} is not a Strait setting and is ignored"
+            ));
             continue;
         }
         match k.as_str() {
@@ -343,13 +441,19 @@ fn parse_env(
                 Some("STREAMING") => env.job_mode = JobMode::Streaming,
                 _ => bad(k, format!("must be BATCH or STREAMING, found {v}")),
             },
-            "parallelism" => match json_u64(v).and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) {
+            "parallelism" => match json_u64(v)
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|p| *p > 0)
+            {
                 Some(p) => env.parallelism = p,
                 None => bad(k, format!("must be a positive integer, found {v}")),
             },
             "job.name" => env.job_name = v.as_str().map_or_else(|| v.to_string(), str::to_string),
-            "checkpoint.interval" | "checkpoint.timeout" | "read_limit.rows_per_second"
-            | "read_limit.bytes_per_second" | "job.retry.interval.seconds" => match json_u64(v) {
+            "checkpoint.interval"
+            | "checkpoint.timeout"
+            | "read_limit.rows_per_second"
+            | "read_limit.bytes_per_second"
+            | "job.retry.interval.seconds" => match json_u64(v) {
                 Some(n) => match k.as_str() {
                     "checkpoint.interval" => env.checkpoint_interval_ms = Some(n),
                     "checkpoint.timeout" => env.checkpoint_timeout_ms = Some(n),
@@ -374,7 +478,11 @@ fn flatten(prefix: &str, v: &Json, out: &mut Map<String, Json>) {
     match v {
         Json::Object(map) if !prefix.ends_with("custom_parameters") => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -403,18 +511,27 @@ fn resolve_inputs(
                 line: Some(p.line),
                 col: None,
                 path: p.path(),
-                message: format!("plugin_output `{name}` is already the output of {}", plugins[prev].path()),
+                message: format!(
+                    "plugin_output `{name}` is already the output of {}",
+                    plugins[prev].path()
+                ),
             });
         }
     }
-    let sources: Vec<usize> = (0..plugins.len()).filter(|i| plugins[*i].kind == PluginKind::Source).collect();
+    let sources: Vec<usize> = (0..plugins.len())
+        .filter(|i| plugins[*i].kind == PluginKind::Source)
+        .collect();
     let mut inputs = vec![Vec::new(); plugins.len()];
     let mut last_transform: Option<usize> = None;
     for (i, p) in plugins.iter().enumerate() {
         match p.kind {
             PluginKind::Source => {
                 if !p.input.is_empty() {
-                    warnings.push(format!("{file}:{}: {}: a source reads no input; plugin_input is ignored", p.line, p.path()));
+                    warnings.push(format!(
+                        "{file}:{}: {}: a source reads no input; plugin_input is ignored",
+                        p.line,
+                        p.path()
+                    ));
                 }
             }
             PluginKind::Transform | PluginKind::Sink => {
@@ -459,7 +576,12 @@ fn resolve_inputs(
     }
     // Cycles can only run through transforms.
     let mut state = vec![0u8; plugins.len()];
-    fn visit(i: usize, inputs: &[Vec<usize>], state: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        inputs: &[Vec<usize>],
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         match state[i] {
             2 => return None,
             1 => {
@@ -487,7 +609,11 @@ fn resolve_inputs(
                 line: Some(plugins[cycle[0]].line),
                 col: None,
                 path: plugins[cycle[0]].path(),
-                message: format!("plugin_input forms a cycle: {} -> {}", names.join(" -> "), names[0]),
+                message: format!(
+                    "plugin_input forms a cycle: {} -> {}",
+                    names.join(" -> "),
+                    names[0]
+                ),
             });
             break;
         }
@@ -538,7 +664,11 @@ impl JobConfig {
 /// Checks a plugin's options against its `describe()` and returns them normalized: every
 /// declared option under its declared (dotted) name, whether written flat or nested.
 /// Problems name the file, the line and the option's path.
-pub fn check_options(job: &JobConfig, plugin: usize, info: &PluginInfo) -> Result<Map<String, Json>, Vec<ConfigError>> {
+pub fn check_options(
+    job: &JobConfig,
+    plugin: usize,
+    info: &PluginInfo,
+) -> Result<Map<String, Json>, Vec<ConfigError>> {
     let p = &job.plugins[plugin];
     let mut errors = Vec::new();
     let mut out = Map::new();
@@ -550,14 +680,13 @@ pub fn check_options(job: &JobConfig, plugin: usize, info: &PluginInfo) -> Resul
         message,
     };
     // Unknown keys.
-    fn walk(
-        prefix: &str,
-        map: &Map<String, Json>,
-        info: &PluginInfo,
-        unknown: &mut Vec<String>,
-    ) {
+    fn walk(prefix: &str, map: &Map<String, Json>, info: &PluginInfo, unknown: &mut Vec<String>) {
         for (k, v) in map {
-            let full = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let full = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             if info.options.iter().any(|o| o.name == full) {
                 continue;
             }
@@ -585,7 +714,10 @@ pub fn check_options(job: &JobConfig, plugin: usize, info: &PluginInfo) -> Resul
         let path: Vec<String> = vec![u.clone()];
         errors.push(problem(
             &path,
-            format!("unknown option for {}; {hint}(`st plugin inspect {}` lists its options)", info.name, info.name),
+            format!(
+                "unknown option for {}; {hint}(`st plugin inspect {}` lists its options)",
+                info.name, info.name
+            ),
         ));
     }
     for spec in &info.options {
@@ -624,7 +756,11 @@ pub fn check_options(job: &JobConfig, plugin: usize, info: &PluginInfo) -> Resul
             }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn describe_type(t: OptionType) -> &'static str {
@@ -645,7 +781,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -683,20 +821,31 @@ fn config_to_json(c: &hocon::Config) -> Json {
 }
 
 fn quote_key(k: &str) -> String {
-    if k.contains('.') || k.contains(' ') { format!("\"{k}\"") } else { k.to_string() }
+    if k.contains('.') || k.contains(' ') {
+        format!("\"{k}\"")
+    } else {
+        k.to_string()
+    }
 }
 
 fn hocon_to_json(v: &hocon::HoconValue) -> Json {
     use hocon::HoconValue as H;
     match v {
-        H::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), hocon_to_json(v))).collect()),
+        H::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), hocon_to_json(v)))
+                .collect(),
+        ),
         H::Array(items) => Json::Array(items.iter().map(hocon_to_json).collect()),
         H::Scalar(s) => match s.value_type {
             hocon::ScalarType::Null => Json::Null,
-            hocon::ScalarType::Boolean => Json::Bool(s.raw.eq_ignore_ascii_case("true") || s.raw == "yes" || s.raw == "on"),
-            hocon::ScalarType::Number => {
-                s.raw.parse::<serde_json::Number>().map_or_else(|_| Json::String(s.raw.clone()), Json::Number)
+            hocon::ScalarType::Boolean => {
+                Json::Bool(s.raw.eq_ignore_ascii_case("true") || s.raw == "yes" || s.raw == "on")
             }
+            hocon::ScalarType::Number => s
+                .raw
+                .parse::<serde_json::Number>()
+                .map_or_else(|_| Json::String(s.raw.clone()), Json::Number),
             _ => Json::String(s.raw.clone()),
         },
         _ => Json::Null,

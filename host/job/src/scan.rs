@@ -26,7 +26,11 @@ pub struct ScanError {
 }
 
 pub fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 struct Scanner<'a> {
@@ -89,7 +93,10 @@ impl Scanner<'_> {
         }
         while self.pos < self.s.len() {
             let c = self.s[self.pos];
-            if c.is_ascii_whitespace() || b"=:{}[],#\"".contains(&c) || self.s[self.pos..].starts_with(b"+=") {
+            if c.is_ascii_whitespace()
+                || b"=:{}[],#\"".contains(&c)
+                || self.s[self.pos..].starts_with(b"+=")
+            {
                 break;
             }
             self.pos += 1;
@@ -153,7 +160,12 @@ impl Scanner<'_> {
 
     /// Reads `key [=|:] {...}` entries until `end`, returning object-valued ones as blocks and
     /// reporting others through `other`.
-    fn entries(&mut self, text: &str, end: usize, mut other: impl FnMut(String, usize)) -> Vec<Block> {
+    fn entries(
+        &mut self,
+        text: &str,
+        end: usize,
+        mut other: impl FnMut(String, usize),
+    ) -> Vec<Block> {
         let mut blocks = Vec::new();
         loop {
             self.skip_trivia();
@@ -172,7 +184,11 @@ impl Scanner<'_> {
             if self.object_follows() {
                 let start = self.pos;
                 self.skip_nested();
-                blocks.push(Block { name: key, line: line_of(text, key_pos), body: start..self.pos });
+                blocks.push(Block {
+                    name: key,
+                    line: line_of(text, key_pos),
+                    body: start..self.pos,
+                });
             } else {
                 other(key, line_of(text, key_pos));
                 self.skip_value();
@@ -184,7 +200,10 @@ impl Scanner<'_> {
 
 /// Finds the top-level sections and, in `source`/`transform`/`sink`, the plugin blocks.
 pub fn scan(text: &str) -> (Layout, Vec<ScanError>) {
-    let mut sc = Scanner { s: text.as_bytes(), pos: 0 };
+    let mut sc = Scanner {
+        s: text.as_bytes(),
+        pos: 0,
+    };
     let mut errors = Vec::new();
     sc.skip_trivia();
     // A document may wrap everything in one pair of root braces.
@@ -202,11 +221,17 @@ pub fn scan(text: &str) -> (Layout, Vec<ScanError>) {
     for section in sections {
         let lower = section.name.to_ascii_lowercase();
         let blocks = if matches!(lower.as_str(), "source" | "transform" | "sink") {
-            let mut inner = Scanner { s: text.as_bytes(), pos: section.body.start + 1 };
+            let mut inner = Scanner {
+                s: text.as_bytes(),
+                pos: section.body.start + 1,
+            };
             inner.entries(text, section.body.end - 1, |key, line| {
                 errors.push(ScanError {
                     line,
-                    message: format!("`{key}` in `{}` is not a plugin block; write `PluginName {{ ... }}`", section.name),
+                    message: format!(
+                        "`{key}` in `{}` is not a plugin block; write `PluginName {{ ... }}`",
+                        section.name
+                    ),
                 });
             })
         } else {
@@ -229,7 +254,9 @@ pub fn locate(text: &str, range: std::ops::Range<usize>, path: &[String]) -> usi
             continue;
         }
         for part in seg.split('.') {
-            let Some(found) = find_key(bytes, pos, range.end, part) else { return line };
+            let Some(found) = find_key(bytes, pos, range.end, part) else {
+                return line;
+            };
             pos = found + part.len();
             line = line_of(text, found);
         }
@@ -242,7 +269,8 @@ fn find_key(s: &[u8], from: usize, to: usize, key: &str) -> Option<usize> {
     let mut i = from;
     while i + k.len() <= to.min(s.len()) {
         if &s[i..i + k.len()] == k {
-            let before_ok = i == 0 || !(s[i - 1].is_ascii_alphanumeric() || s[i - 1] == b'_' || s[i - 1] == b'-');
+            let before_ok = i == 0
+                || !(s[i - 1].is_ascii_alphanumeric() || s[i - 1] == b'_' || s[i - 1] == b'-');
             let mut j = i + k.len();
             if s.get(j) == Some(&b'"') && i > 0 && s[i - 1] == b'"' {
                 j += 1;
@@ -269,8 +297,15 @@ mod tests {
         let text = "env {\n  parallelism = 1\n}\nsource {\n  FakeSource { a = 1 }\n  # comment {\n  FakeSource = {\n    b = \"}\"\n  }\n}\nsink { Console {} }\n";
         let (layout, errors) = scan(text);
         assert!(errors.is_empty(), "{errors:?}");
-        let names: Vec<_> = layout.sections.iter().map(|(s, b)| (s.name.clone(), b.len())).collect();
-        assert_eq!(names, vec![("env".into(), 0), ("source".into(), 2), ("sink".into(), 1)]);
+        let names: Vec<_> = layout
+            .sections
+            .iter()
+            .map(|(s, b)| (s.name.clone(), b.len()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("env".into(), 0), ("source".into(), 2), ("sink".into(), 1)]
+        );
         let src = &layout.sections[1].1;
         assert_eq!((src[0].line, src[1].line), (5, 7));
         assert_eq!(&text[src[1].body.clone()], "{\n    b = \"}\"\n  }");
@@ -278,8 +313,14 @@ mod tests {
 
     #[test]
     fn locates_nested_options() {
-        let text = "Assert {\n  rules {\n    field_rules = [\n      { field_name = a }\n    ]\n  }\n}";
-        let path = ["rules".to_string(), "field_rules".to_string(), "[0]".to_string(), "field_name".to_string()];
+        let text =
+            "Assert {\n  rules {\n    field_rules = [\n      { field_name = a }\n    ]\n  }\n}";
+        let path = [
+            "rules".to_string(),
+            "field_rules".to_string(),
+            "[0]".to_string(),
+            "field_name".to_string(),
+        ];
         assert_eq!(locate(text, 0..text.len(), &path), 4);
     }
 }

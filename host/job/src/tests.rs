@@ -15,7 +15,13 @@ fn info(options: Vec<(&str, OptionType, bool)>) -> PluginInfo {
         version: "0.1.0".into(),
         options: options
             .into_iter()
-            .map(|(n, t, r)| OptionSpec { name: n.into(), option_type: t, required: r, default_value: None, doc: "doc".into() })
+            .map(|(n, t, r)| OptionSpec {
+                name: n.into(),
+                option_type: t,
+                required: r,
+                default_value: None,
+                doc: "doc".into(),
+            })
             .collect(),
     }
 }
@@ -27,7 +33,11 @@ fn duplicate_blocks_stay_separate_plugins() {
     )
     .unwrap();
     assert_eq!(job.env.parallelism, 2);
-    let sources: Vec<_> = job.plugins.iter().filter(|p| p.kind == PluginKind::Source).collect();
+    let sources: Vec<_> = job
+        .plugins
+        .iter()
+        .filter(|p| p.kind == PluginKind::Source)
+        .collect();
     assert_eq!(sources.len(), 2);
     assert_eq!(sources[1].options["row"]["num"], serde_json::json!(2));
     assert_eq!((sources[0].line, sources[1].line), (3, 4));
@@ -37,7 +47,10 @@ fn duplicate_blocks_stay_separate_plugins() {
 
 #[test]
 fn syntax_errors_carry_line_and_column() {
-    let e = load("env {\n  parallelism = 1\n}\nsource {\n  FakeSource {\n    row.num = [1, 2\n  }\n}\n").unwrap_err();
+    let e = load(
+        "env {\n  parallelism = 1\n}\nsource {\n  FakeSource {\n    row.num = [1, 2\n  }\n}\n",
+    )
+    .unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("job.conf:7:"), "{msg}");
     assert!(msg.contains("HOCON syntax error"), "{msg}");
@@ -50,7 +63,10 @@ fn unknown_input_and_cycles_are_reported_together() {
     )
     .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("job.conf:6: sink[0](Console).plugin_input: `nope` is not the plugin_output"), "{msg}");
+    assert!(
+        msg.contains("job.conf:6: sink[0](Console).plugin_input: `nope` is not the plugin_output"),
+        "{msg}"
+    );
     assert!(msg.contains("plugin_input forms a cycle: transform[0](Copy) -> transform[1](Copy) -> transform[0](Copy)"), "{msg}");
     assert!(msg.starts_with("2 problems"), "{msg}");
 }
@@ -69,14 +85,25 @@ fn options_are_checked_against_the_plugin_description() {
     let errors = check_options(&job, 0, &info).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(text.iter().any(|e| e.starts_with("job.conf:5: source[0](FakeSource).split.nmu: unknown option for FakeSource; did you mean `split.num`?")), "{text:?}");
-    assert!(text.iter().any(|e| e == "job.conf:3: source[0](FakeSource).row.num: expected an integer, found \"many\""), "{text:?}");
-    assert!(text.iter().any(|e| e.contains("missing required option `schema`")), "{text:?}");
+    assert!(
+        text.iter().any(|e| e
+            == "job.conf:3: source[0](FakeSource).row.num: expected an integer, found \"many\""),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.contains("missing required option `schema`")),
+        "{text:?}"
+    );
 }
 
 #[test]
 fn nested_and_flat_options_normalize_to_declared_names() {
     let job = load("source {\n  FakeSource {\n    row { num = 4 }\n    \"split.num\" = 2\n  }\n}\nsink { Console {} }\n").unwrap();
-    let info = info(vec![("row.num", OptionType::Integer, false), ("split.num", OptionType::Integer, false)]);
+    let info = info(vec![
+        ("row.num", OptionType::Integer, false),
+        ("split.num", OptionType::Integer, false),
+    ]);
     let opts = check_options(&job, 0, &info).unwrap();
     assert_eq!(opts["row.num"], serde_json::json!(4));
     assert_eq!(opts["split.num"], serde_json::json!(2));
@@ -94,7 +121,11 @@ fn variables_fill_before_parsing_and_env_warns_on_foreign_keys() {
     .unwrap();
     assert_eq!(job.plugins[0].options["row"]["num"], serde_json::json!(7));
     assert_eq!(job.plugins[0].options["name"], serde_json::json!("anon"));
-    assert!(job.warnings[0].contains("env.spark.master is not a Strait setting"), "{:?}", job.warnings);
+    assert!(
+        job.warnings[0].contains("env.spark.master is not a Strait setting"),
+        "{:?}",
+        job.warnings
+    );
 }
 
 #[test]
@@ -115,6 +146,12 @@ fn json_configs_are_accepted() {
 fn bad_env_values_name_the_key() {
     let e = load("env { job.mode = SOMETIMES, parallelism = 0 }\nsource { FakeSource {} }\nsink { Console {} }").unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("env.job.mode: must be BATCH or STREAMING"), "{msg}");
-    assert!(msg.contains("env.parallelism: must be a positive integer"), "{msg}");
+    assert!(
+        msg.contains("env.job.mode: must be BATCH or STREAMING"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("env.parallelism: must be a positive integer"),
+        "{msg}"
+    );
 }

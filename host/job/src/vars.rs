@@ -6,7 +6,11 @@
 use std::collections::HashMap;
 
 /// Replaces variables in `text`. Values from `vars` win over `env`.
-pub fn substitute(text: &str, vars: &HashMap<String, String>, env: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn substitute(
+    text: &str,
+    vars: &HashMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -18,7 +22,8 @@ pub fn substitute(text: &str, vars: &HashMap<String, String>, env: &dyn Fn(&str)
         };
         let inner = &after[..end];
         let whole = &rest[start..start + 2 + end + 1];
-        let valid_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || "._-".contains(c));
+        let valid_name =
+            |n: &str| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || "._-".contains(c));
         let replacement = if inner.starts_with('?') || inner.contains('\n') {
             None
         } else {
@@ -27,7 +32,10 @@ pub fn substitute(text: &str, vars: &HashMap<String, String>, env: &dyn Fn(&str)
                 None => (inner.trim(), None),
             };
             if valid_name(name) {
-                vars.get(name).cloned().or_else(|| env(name)).or_else(|| default.map(str::to_string))
+                vars.get(name)
+                    .cloned()
+                    .or_else(|| env(name))
+                    .or_else(|| default.map(str::to_string))
             } else {
                 None
             }

@@ -13,7 +13,9 @@ pub enum PluginError {
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PluginError::InvalidOption { option, message } => write!(f, "option `{option}`: {message}"),
+            PluginError::InvalidOption { option, message } => {
+                write!(f, "option `{option}`: {message}")
+            }
             PluginError::Retriable(m) => write!(f, "{m} (retriable)"),
             PluginError::Fatal(m) => f.write_str(m),
         }
@@ -23,9 +25,10 @@ impl fmt::Display for PluginError {
 impl From<st_world::types::PluginError> for PluginError {
     fn from(e: st_world::types::PluginError) -> Self {
         match e {
-            st_world::types::PluginError::InvalidOption(p) => {
-                PluginError::InvalidOption { option: p.option, message: p.message }
-            }
+            st_world::types::PluginError::InvalidOption(p) => PluginError::InvalidOption {
+                option: p.option,
+                message: p.message,
+            },
             st_world::types::PluginError::Retriable(m) => PluginError::Retriable(m),
             st_world::types::PluginError::Fatal(m) => PluginError::Fatal(m),
         }
@@ -41,13 +44,25 @@ pub enum RuntimeError {
     Load { plugin: String, message: String },
     /// The plugin returned an error.
     #[error("{plugin} [{task}]: {error}")]
-    Plugin { plugin: String, task: String, error: PluginError },
+    Plugin {
+        plugin: String,
+        task: String,
+        error: PluginError,
+    },
     /// The plugin trapped, hit a limit or broke the contract; its instance is gone.
     #[error("{plugin} [{task}] crashed: {message}")]
-    Trap { plugin: String, task: String, message: String },
+    Trap {
+        plugin: String,
+        task: String,
+        message: String,
+    },
     /// The plugin produced data that does not fit its declared schema.
     #[error("{plugin} [{task}] broke the contract: {message}")]
-    Contract { plugin: String, task: String, message: String },
+    Contract {
+        plugin: String,
+        task: String,
+        message: String,
+    },
     #[error("host error: {0}")]
     Host(String),
 }

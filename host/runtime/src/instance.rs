@@ -51,12 +51,18 @@ pub struct Split {
 
 impl From<wit::Split> for Split {
     fn from(s: wit::Split) -> Self {
-        Split { id: s.id, data: s.data }
+        Split {
+            id: s.id,
+            data: s.data,
+        }
     }
 }
 
 fn split_to_wit(s: &Split) -> wit::Split {
-    wit::Split { id: s.id.clone(), data: s.data.clone() }
+    wit::Split {
+        id: s.id.clone(),
+        data: s.data.clone(),
+    }
 }
 
 /// What a source declares.
@@ -99,22 +105,44 @@ impl Sandbox {
         }
         let stderr = self.store.data().stderr_text();
         if !stderr.is_empty() {
-            let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: Vec<&str> = stderr
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             message = format!("{message}; the plugin wrote: {}", tail.join(" | "));
         }
-        RuntimeError::Trap { plugin: self.plugin.info.name.clone(), task: self.task.clone(), message }
+        RuntimeError::Trap {
+            plugin: self.plugin.info.name.clone(),
+            task: self.task.clone(),
+            message,
+        }
     }
 
     fn fail(&self, e: wit::PluginError) -> RuntimeError {
-        RuntimeError::Plugin { plugin: self.plugin.info.name.clone(), task: self.task.clone(), error: PluginError::from(e) }
+        RuntimeError::Plugin {
+            plugin: self.plugin.info.name.clone(),
+            task: self.task.clone(),
+            error: PluginError::from(e),
+        }
     }
 
     fn contract(&self, message: String) -> RuntimeError {
-        RuntimeError::Contract { plugin: self.plugin.info.name.clone(), task: self.task.clone(), message }
+        RuntimeError::Contract {
+            plugin: self.plugin.info.name.clone(),
+            task: self.task.clone(),
+            message,
+        }
     }
 
     /// Unwraps a call: a trap first, then the plugin's own error.
-    fn result<T>(&self, r: wasmtime::Result<Result<T, wit::PluginError>>) -> Result<T, RuntimeError> {
+    fn result<T>(
+        &self,
+        r: wasmtime::Result<Result<T, wit::PluginError>>,
+    ) -> Result<T, RuntimeError> {
         match r {
             Err(e) => Err(self.trap(&e)),
             Ok(Err(e)) => Err(self.fail(e)),
@@ -122,23 +150,47 @@ impl Sandbox {
         }
     }
 
-    fn check_batch(&self, b: wit::Batch, tables: &[(Vec<DataType>, Vec<String>)]) -> Result<Batch, RuntimeError> {
-        let batch = conv::batch_from_wit(b).map_err(|e| self.contract(format!("malformed batch: {e}")))?;
+    fn check_batch(
+        &self,
+        b: wit::Batch,
+        tables: &[(Vec<DataType>, Vec<String>)],
+    ) -> Result<Batch, RuntimeError> {
+        let batch =
+            conv::batch_from_wit(b).map_err(|e| self.contract(format!("malformed batch: {e}")))?;
         let Some((types, names)) = tables.get(batch.table as usize) else {
-            return Err(self.contract(format!("batch names table {} but only {} are declared", batch.table, tables.len())));
+            return Err(self.contract(format!(
+                "batch names table {} but only {} are declared",
+                batch.table,
+                tables.len()
+            )));
         };
-        batch.check(types, names).map_err(|e| self.contract(format!("malformed batch for table {}: {e}", batch.table)))?;
+        batch.check(types, names).map_err(|e| {
+            self.contract(format!("malformed batch for table {}: {e}", batch.table))
+        })?;
         Ok(batch)
     }
 }
 
 fn table_types(tables: &[TableSchema]) -> Vec<(Vec<DataType>, Vec<String>)> {
-    tables.iter().map(|t| (t.row_type(), t.columns.iter().map(|c| c.name.clone()).collect())).collect()
+    tables
+        .iter()
+        .map(|t| {
+            (
+                t.row_type(),
+                t.columns.iter().map(|c| c.name.clone()).collect(),
+            )
+        })
+        .collect()
 }
 
-fn schemas_from_wit(sb: &Sandbox, list: Vec<wit::TableSchema>) -> Result<Vec<TableSchema>, RuntimeError> {
+fn schemas_from_wit(
+    sb: &Sandbox,
+    list: Vec<wit::TableSchema>,
+) -> Result<Vec<TableSchema>, RuntimeError> {
     list.into_iter()
-        .map(|s| conv::schema_from_wit(s).map_err(|e| sb.contract(format!("malformed schema: {e}"))))
+        .map(|s| {
+            conv::schema_from_wit(s).map_err(|e| sb.contract(format!("malformed schema: {e}")))
+        })
         .collect()
 }
 
@@ -187,7 +239,12 @@ async fn instantiate(
 ) -> Result<(Sandbox, Bindings), RuntimeError> {
     let mut store = rt.store(plugin, task, limits);
     let trap = |e: wasmtime::Error, store: Store<TaskState>| {
-        Sandbox { store, plugin: plugin.clone(), task: task.to_string() }.trap(&e)
+        Sandbox {
+            store,
+            plugin: plugin.clone(),
+            task: task.to_string(),
+        }
+        .trap(&e)
     };
     let b = match plugin.info.kind {
         PluginKind::Source => match st_world::source::SourcePluginPre::new(plugin.pre.clone()) {
@@ -197,13 +254,15 @@ async fn instantiate(
             },
             Err(e) => return Err(trap(e, store)),
         },
-        PluginKind::Transform => match st_world::transform::TransformPluginPre::new(plugin.pre.clone()) {
-            Ok(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => Bindings::Transform(b),
+        PluginKind::Transform => {
+            match st_world::transform::TransformPluginPre::new(plugin.pre.clone()) {
+                Ok(pre) => match pre.instantiate_async(&mut store).await {
+                    Ok(b) => Bindings::Transform(b),
+                    Err(e) => return Err(trap(e, store)),
+                },
                 Err(e) => return Err(trap(e, store)),
-            },
-            Err(e) => return Err(trap(e, store)),
-        },
+            }
+        }
         PluginKind::Sink => match st_world::sink::SinkPluginPre::new(plugin.pre.clone()) {
             Ok(pre) => match pre.instantiate_async(&mut store).await {
                 Ok(b) => Bindings::Sink(b),
@@ -212,38 +271,77 @@ async fn instantiate(
             Err(e) => return Err(trap(e, store)),
         },
     };
-    Ok((Sandbox { store, plugin: plugin.clone(), task: task.to_string() }, b))
+    Ok((
+        Sandbox {
+            store,
+            plugin: plugin.clone(),
+            task: task.to_string(),
+        },
+        b,
+    ))
 }
 
 /// Instantiates a freshly compiled plugin and calls `describe()`.
-pub(crate) async fn describe(rt: &Runtime, plugin: &Plugin, kind: PluginKind) -> Result<PluginInfo, RuntimeError> {
+pub(crate) async fn describe(
+    rt: &Runtime,
+    plugin: &Plugin,
+    kind: PluginKind,
+) -> Result<PluginInfo, RuntimeError> {
     let origin = plugin.origin.clone();
-    let load_err = |message: String| RuntimeError::Load { plugin: origin.clone(), message };
+    let load_err = |message: String| RuntimeError::Load {
+        plugin: origin.clone(),
+        message,
+    };
     let mut store = rt.store(plugin, "describe", rt.default_limits());
     let stderr = |store: &Store<TaskState>| {
         let s = store.data().stderr_text();
-        if s.is_empty() { String::new() } else { format!("; the plugin wrote: {}", s.lines().last().unwrap_or_default()) }
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the plugin wrote: {}",
+                s.lines().last().unwrap_or_default()
+            )
+        }
     };
     let info = match kind {
         PluginKind::Source => {
-            let pre = st_world::source::SourcePluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            let pre = st_world::source::SourcePluginPre::new(plugin.pre.clone())
+                .map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
             b.strait_connector_source().call_describe(&mut store).await
         }
         PluginKind::Transform => {
-            let pre = st_world::transform::TransformPluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
-            b.strait_connector_transform().call_describe(&mut store).await
+            let pre = st_world::transform::TransformPluginPre::new(plugin.pre.clone())
+                .map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            b.strait_connector_transform()
+                .call_describe(&mut store)
+                .await
         }
         PluginKind::Sink => {
-            let pre = st_world::sink::SinkPluginPre::new(plugin.pre.clone()).map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre.instantiate_async(&mut store).await.map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+            let pre = st_world::sink::SinkPluginPre::new(plugin.pre.clone())
+                .map_err(|e| load_err(format!("{e:#}")))?;
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
             b.strait_connector_sink().call_describe(&mut store).await
         }
     };
     match info {
         Ok(i) => Ok(info_from_wit(i)),
-        Err(e) => Err(load_err(format!("crashed in describe(): {}{}", e.root_cause(), stderr(&store)))),
+        Err(e) => Err(load_err(format!(
+            "crashed in describe(): {}{}",
+            e.root_cause(),
+            stderr(&store)
+        ))),
     }
 }
 
@@ -256,12 +354,25 @@ fn wrong_kind(plugin: &Plugin, want: PluginKind) -> RuntimeError {
 
 impl Runtime {
     /// Opens a source on a short-lived instance to learn its tables.
-    pub async fn open_source(&self, plugin: &Arc<Plugin>, options: &str, ctx: &TaskContext) -> Result<SourceInfo, RuntimeError> {
+    pub async fn open_source(
+        &self,
+        plugin: &Arc<Plugin>,
+        options: &str,
+        ctx: &TaskContext,
+    ) -> Result<SourceInfo, RuntimeError> {
         let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
-        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
-        let r = b.strait_connector_source().call_open(&mut sb.store, options, &ctx.to_wit()).await;
+        let Bindings::Source(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Source));
+        };
+        let r = b
+            .strait_connector_source()
+            .call_open(&mut sb.store, options, &ctx.to_wit())
+            .await;
         let info = sb.result(r)?;
-        Ok(SourceInfo { tables: schemas_from_wit(&sb, info.tables)?, bounded: info.bounded })
+        Ok(SourceInfo {
+            tables: schemas_from_wit(&sb, info.tables)?,
+            bounded: info.bounded,
+        })
     }
 
     pub async fn enumerator(
@@ -271,9 +382,21 @@ impl Runtime {
         ctx: &TaskContext,
         state: Option<Vec<u8>>,
     ) -> Result<EnumeratorInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &format!("{}.enumerator", ctx.plugin_path), self.default_limits()).await?;
-        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
-        let r = b.strait_connector_source().split_enumerator().call_create(&mut sb.store, options, &ctx.to_wit(), state.as_deref()).await;
+        let (mut sb, b) = instantiate(
+            self,
+            plugin,
+            &format!("{}.enumerator", ctx.plugin_path),
+            self.default_limits(),
+        )
+        .await?;
+        let Bindings::Source(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Source));
+        };
+        let r = b
+            .strait_connector_source()
+            .split_enumerator()
+            .call_create(&mut sb.store, options, &ctx.to_wit(), state.as_deref())
+            .await;
         let res = sb.result(r)?;
         Ok(EnumeratorInstance { sb, b, res })
     }
@@ -287,11 +410,22 @@ impl Runtime {
         tables: &[TableSchema],
     ) -> Result<ReaderInstance, RuntimeError> {
         let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
-        let Bindings::Source(b) = b else { return Err(wrong_kind(plugin, PluginKind::Source)) };
+        let Bindings::Source(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Source));
+        };
         let splits: Vec<wit::Split> = restored.iter().map(split_to_wit).collect();
-        let r = b.strait_connector_source().split_reader().call_create(&mut sb.store, options, &ctx.to_wit(), &splits).await;
+        let r = b
+            .strait_connector_source()
+            .split_reader()
+            .call_create(&mut sb.store, options, &ctx.to_wit(), &splits)
+            .await;
         let res = sb.result(r)?;
-        Ok(ReaderInstance { sb, b, res, tables: table_types(tables) })
+        Ok(ReaderInstance {
+            sb,
+            b,
+            res,
+            tables: table_types(tables),
+        })
     }
 
     pub async fn transform(
@@ -302,15 +436,28 @@ impl Runtime {
         inputs: &[TableSchema],
     ) -> Result<TransformInstance, RuntimeError> {
         let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
-        let Bindings::Transform(b) = b else { return Err(wrong_kind(plugin, PluginKind::Transform)) };
+        let Bindings::Transform(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Transform));
+        };
         let wit_inputs: Vec<wit::TableSchema> = inputs.iter().map(conv::schema_to_wit).collect();
         let t = b.strait_connector_transform().transformer();
-        let r = t.call_create(&mut sb.store, options, &ctx.to_wit(), &wit_inputs).await;
+        let r = t
+            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_inputs)
+            .await;
         let res = sb.result(r)?;
-        let outs = t.call_output_schemas(&mut sb.store, res).await.map_err(|e| sb.trap(&e))?;
+        let outs = t
+            .call_output_schemas(&mut sb.store, res)
+            .await
+            .map_err(|e| sb.trap(&e))?;
         let outputs = schemas_from_wit(&sb, outs)?;
         let tables = table_types(&outputs);
-        Ok(TransformInstance { sb, b, res, outputs, tables })
+        Ok(TransformInstance {
+            sb,
+            b,
+            res,
+            outputs,
+            tables,
+        })
     }
 
     pub async fn sink_writer(
@@ -322,9 +469,15 @@ impl Runtime {
         restored: &[Vec<u8>],
     ) -> Result<SinkWriterInstance, RuntimeError> {
         let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
-        let Bindings::Sink(b) = b else { return Err(wrong_kind(plugin, PluginKind::Sink)) };
+        let Bindings::Sink(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Sink));
+        };
         let wit_tables: Vec<wit::TableSchema> = tables.iter().map(conv::schema_to_wit).collect();
-        let r = b.strait_connector_sink().sink_writer().call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables, restored).await;
+        let r = b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables, restored)
+            .await;
         let res = sb.result(r)?;
         Ok(SinkWriterInstance { sb, b, res })
     }
@@ -336,10 +489,22 @@ impl Runtime {
         ctx: &TaskContext,
         tables: &[TableSchema],
     ) -> Result<SinkCommitterInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &format!("{}.committer", ctx.plugin_path), self.default_limits()).await?;
-        let Bindings::Sink(b) = b else { return Err(wrong_kind(plugin, PluginKind::Sink)) };
+        let (mut sb, b) = instantiate(
+            self,
+            plugin,
+            &format!("{}.committer", ctx.plugin_path),
+            self.default_limits(),
+        )
+        .await?;
+        let Bindings::Sink(b) = b else {
+            return Err(wrong_kind(plugin, PluginKind::Sink));
+        };
         let wit_tables: Vec<wit::TableSchema> = tables.iter().map(conv::schema_to_wit).collect();
-        let r = b.strait_connector_sink().sink_committer().call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables).await;
+        let r = b
+            .strait_connector_sink()
+            .sink_committer()
+            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables)
+            .await;
         let res = sb.result(r)?;
         Ok(SinkCommitterInstance { sb, b, res })
     }
@@ -354,26 +519,52 @@ pub struct EnumeratorInstance {
 
 impl EnumeratorInstance {
     pub async fn enumerate(&mut self) -> Result<Enumeration, RuntimeError> {
-        let r = self.b.strait_connector_source().split_enumerator().call_enumerate(&mut self.sb.store, self.res).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_enumerator()
+            .call_enumerate(&mut self.sb.store, self.res)
+            .await;
         let e = self.sb.result(r)?;
         Ok(Enumeration {
-            assignments: e.assignments.into_iter().map(|a| (a.reader, a.split.into())).collect(),
+            assignments: e
+                .assignments
+                .into_iter()
+                .map(|a| (a.reader, a.split.into()))
+                .collect(),
             no_more_splits: e.no_more_splits,
         })
     }
 
-    pub async fn add_splits_back(&mut self, reader: u32, splits: &[Split]) -> Result<(), RuntimeError> {
+    pub async fn add_splits_back(
+        &mut self,
+        reader: u32,
+        splits: &[Split],
+    ) -> Result<(), RuntimeError> {
         let splits: Vec<wit::Split> = splits.iter().map(split_to_wit).collect();
-        let r = self.b.strait_connector_source().split_enumerator().call_add_splits_back(&mut self.sb.store, self.res, reader, &splits).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_enumerator()
+            .call_add_splits_back(&mut self.sb.store, self.res, reader, &splits)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>, RuntimeError> {
-        let r = self.b.strait_connector_source().split_enumerator().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_enumerator()
+            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
         self.sb.result(r)
     }
 
-    pub async fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), RuntimeError> {
+    pub async fn notify_checkpoint_complete(
+        &mut self,
+        checkpoint_id: u64,
+    ) -> Result<(), RuntimeError> {
         let r = self
             .b
             .strait_connector_source()
@@ -395,37 +586,69 @@ pub struct ReaderInstance {
 impl ReaderInstance {
     pub async fn add_splits(&mut self, splits: &[Split]) -> Result<(), RuntimeError> {
         let splits: Vec<wit::Split> = splits.iter().map(split_to_wit).collect();
-        let r = self.b.strait_connector_source().split_reader().call_add_splits(&mut self.sb.store, self.res, &splits).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_reader()
+            .call_add_splits(&mut self.sb.store, self.res, &splits)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn no_more_splits(&mut self) -> Result<(), RuntimeError> {
-        let r = self.b.strait_connector_source().split_reader().call_no_more_splits(&mut self.sb.store, self.res).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_reader()
+            .call_no_more_splits(&mut self.sb.store, self.res)
+            .await;
         r.map_err(|e| self.sb.trap(&e))
     }
 
     /// Polls the next batch, checked against the source's declared tables.
-    pub async fn poll_next(&mut self, max_rows: u32) -> Result<(Option<Batch>, PollStatus), RuntimeError> {
-        let r = self.b.strait_connector_source().split_reader().call_poll_next(&mut self.sb.store, self.res, max_rows).await;
+    pub async fn poll_next(
+        &mut self,
+        max_rows: u32,
+    ) -> Result<(Option<Batch>, PollStatus), RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_reader()
+            .call_poll_next(&mut self.sb.store, self.res, max_rows)
+            .await;
         let poll = self.sb.result(r)?;
         let batch = match poll.batch {
             Some(b) => Some(self.sb.check_batch(b, &self.tables)?),
             None => None,
         };
         let status = match poll.status {
-            st_world::source::exports::strait::connector::source::PollStatus::More => PollStatus::More,
-            st_world::source::exports::strait::connector::source::PollStatus::Idle => PollStatus::Idle,
-            st_world::source::exports::strait::connector::source::PollStatus::Finished => PollStatus::Finished,
+            st_world::source::exports::strait::connector::source::PollStatus::More => {
+                PollStatus::More
+            }
+            st_world::source::exports::strait::connector::source::PollStatus::Idle => {
+                PollStatus::Idle
+            }
+            st_world::source::exports::strait::connector::source::PollStatus::Finished => {
+                PollStatus::Finished
+            }
         };
         Ok((batch, status))
     }
 
     pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Split>, RuntimeError> {
-        let r = self.b.strait_connector_source().split_reader().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+        let r = self
+            .b
+            .strait_connector_source()
+            .split_reader()
+            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
         Ok(self.sb.result(r)?.into_iter().map(Into::into).collect())
     }
 
-    pub async fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), RuntimeError> {
+    pub async fn notify_checkpoint_complete(
+        &mut self,
+        checkpoint_id: u64,
+    ) -> Result<(), RuntimeError> {
         let r = self
             .b
             .strait_connector_source()
@@ -454,9 +677,16 @@ pub struct TransformInstance {
 impl TransformInstance {
     pub async fn map(&mut self, input: Batch) -> Result<Vec<Batch>, RuntimeError> {
         let w = conv::batch_to_wit(input);
-        let r = self.b.strait_connector_transform().transformer().call_map(&mut self.sb.store, self.res, &w).await;
+        let r = self
+            .b
+            .strait_connector_transform()
+            .transformer()
+            .call_map(&mut self.sb.store, self.res, &w)
+            .await;
         let out = self.sb.result(r)?;
-        out.into_iter().map(|b| self.sb.check_batch(b, &self.tables)).collect()
+        out.into_iter()
+            .map(|b| self.sb.check_batch(b, &self.tables))
+            .collect()
     }
 }
 
@@ -470,27 +700,58 @@ pub struct SinkWriterInstance {
 impl SinkWriterInstance {
     pub async fn write(&mut self, batch: Batch) -> Result<(), RuntimeError> {
         let w = conv::batch_to_wit(batch);
-        let r = self.b.strait_connector_sink().sink_writer().call_write(&mut self.sb.store, self.res, &w).await;
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_write(&mut self.sb.store, self.res, &w)
+            .await;
         self.sb.result(r)
     }
 
-    pub async fn prepare_commit(&mut self, checkpoint_id: u64) -> Result<Option<Vec<u8>>, RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_writer().call_prepare_commit(&mut self.sb.store, self.res, checkpoint_id).await;
+    pub async fn prepare_commit(
+        &mut self,
+        checkpoint_id: u64,
+    ) -> Result<Option<Vec<u8>>, RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_prepare_commit(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
         self.sb.result(r)
     }
 
-    pub async fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Vec<u8>>, RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_writer().call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id).await;
+    pub async fn snapshot_state(
+        &mut self,
+        checkpoint_id: u64,
+    ) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn abort_prepare(&mut self) -> Result<(), RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_writer().call_abort_prepare(&mut self.sb.store, self.res).await;
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_abort_prepare(&mut self.sb.store, self.res)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn close(&mut self) -> Result<(), RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_writer().call_close(&mut self.sb.store, self.res).await;
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_writer()
+            .call_close(&mut self.sb.store, self.res)
+            .await;
         self.sb.result(r)
     }
 
@@ -509,18 +770,37 @@ pub struct SinkCommitterInstance {
 
 impl SinkCommitterInstance {
     /// Commits; returns the infos that must be retried.
-    pub async fn commit(&mut self, checkpoint_id: u64, infos: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_committer().call_commit(&mut self.sb.store, self.res, checkpoint_id, infos).await;
+    pub async fn commit(
+        &mut self,
+        checkpoint_id: u64,
+        infos: &[Vec<u8>],
+    ) -> Result<Vec<Vec<u8>>, RuntimeError> {
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_committer()
+            .call_commit(&mut self.sb.store, self.res, checkpoint_id, infos)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn abort(&mut self, infos: &[Vec<u8>]) -> Result<(), RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_committer().call_abort(&mut self.sb.store, self.res, infos).await;
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_committer()
+            .call_abort(&mut self.sb.store, self.res, infos)
+            .await;
         self.sb.result(r)
     }
 
     pub async fn close(&mut self) -> Result<(), RuntimeError> {
-        let r = self.b.strait_connector_sink().sink_committer().call_close(&mut self.sb.store, self.res).await;
+        let r = self
+            .b
+            .strait_connector_sink()
+            .sink_committer()
+            .call_close(&mut self.sb.store, self.res)
+            .await;
         self.sb.result(r)
     }
 }

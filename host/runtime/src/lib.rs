@@ -23,8 +23,8 @@ use wasmtime::{Config, Engine, Store};
 
 pub use error::{PluginError, RuntimeError};
 pub use instance::{
-    EnumeratorInstance, Enumeration, PollStatus, ReaderInstance, SinkCommitterInstance, SinkWriterInstance,
-    SourceInfo, Split, TaskContext, TransformInstance,
+    Enumeration, EnumeratorInstance, PollStatus, ReaderInstance, SinkCommitterInstance,
+    SinkWriterInstance, SourceInfo, Split, TaskContext, TransformInstance,
 };
 pub use state::TaskLimits;
 use state::TaskState;
@@ -40,7 +40,10 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { limits: TaskLimits::default(), epoch_tick: Duration::from_millis(10) }
+        RuntimeConfig {
+            limits: TaskLimits::default(),
+            epoch_tick: Duration::from_millis(10),
+        }
     }
 }
 
@@ -67,7 +70,10 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("name", &self.info.name).field("sha256", &self.sha256).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("name", &self.info.name)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,12 +111,16 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         let mut wt = Config::new();
         wt.wasm_component_model(true).epoch_interruption(true);
-        let engine = Engine::new(&wt).map_err(|e| RuntimeError::Host(format!("cannot start wasmtime: {e}")))?;
+        let engine = Engine::new(&wt)
+            .map_err(|e| RuntimeError::Host(format!("cannot start wasmtime: {e}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Host(format!("cannot link WASI: {e}")))?;
-        st_world::source::SourcePlugin::add_to_linker::<TaskState, wasmtime::component::HasSelf<TaskState>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError::Host(format!("cannot link host functions: {e}")))?;
+        st_world::source::SourcePlugin::add_to_linker::<
+            TaskState,
+            wasmtime::component::HasSelf<TaskState>,
+        >(&mut linker, |s| s)
+        .map_err(|e| RuntimeError::Host(format!("cannot link host functions: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         {
             let engine = engine.clone();
@@ -139,12 +149,18 @@ impl Runtime {
 
     /// Makes a plugin resolvable by `name` (case-insensitive).
     pub fn register(&self, name: &str, source: PluginSource) {
-        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_ascii_lowercase(), (name.to_string(), source));
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_ascii_lowercase(), (name.to_string(), source));
     }
 
     /// The registered plugin names, sorted.
     pub fn known_plugins(&self) -> Vec<String> {
-        let reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reg = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut names: Vec<String> = reg.values().map(|(n, _)| n.clone()).collect();
         names.sort();
         names
@@ -155,15 +171,20 @@ impl Runtime {
         if name.ends_with(".wasm") {
             return Ok(PluginSource::File(PathBuf::from(name)));
         }
-        let reg = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        reg.get(&name.to_ascii_lowercase()).map(|(_, s)| s.clone()).ok_or_else(|| {
-            let mut known: Vec<&String> = reg.values().map(|(n, _)| n).collect();
-            known.sort();
-            RuntimeError::UnknownPlugin {
-                name: name.to_string(),
-                known: known.into_iter().cloned().collect::<Vec<_>>().join(", "),
-            }
-        })
+        let reg = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        reg.get(&name.to_ascii_lowercase())
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| {
+                let mut known: Vec<&String> = reg.values().map(|(n, _)| n).collect();
+                known.sort();
+                RuntimeError::UnknownPlugin {
+                    name: name.to_string(),
+                    known: known.into_iter().cloned().collect::<Vec<_>>().join(", "),
+                }
+            })
     }
 
     /// Loads (or finds in the cache) a plugin by name or path.
@@ -173,7 +194,10 @@ impl Runtime {
             PluginSource::Builtin(b) => ((*b).into(), "builtin".into()),
             PluginSource::File(p) => (
                 std::fs::read(p)
-                    .map_err(|e| RuntimeError::Load { plugin: p.display().to_string(), message: format!("cannot read: {e}") })?
+                    .map_err(|e| RuntimeError::Load {
+                        plugin: p.display().to_string(),
+                        message: format!("cannot read: {e}"),
+                    })?
                     .into(),
                 p.display().to_string(),
             ),
@@ -182,13 +206,26 @@ impl Runtime {
     }
 
     /// Loads a plugin from its component bytes; `origin` names it in messages.
-    pub async fn load_bytes(&self, bytes: &[u8], origin: &str) -> Result<Arc<Plugin>, RuntimeError> {
+    pub async fn load_bytes(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+    ) -> Result<Arc<Plugin>, RuntimeError> {
         let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
-        if let Some(p) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&hash).and_then(Weak::upgrade) {
+        if let Some(p) = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&hash)
+            .and_then(Weak::upgrade)
+        {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(p);
         }
-        let fail = |message: String| RuntimeError::Load { plugin: origin.to_string(), message };
+        let fail = |message: String| RuntimeError::Load {
+            plugin: origin.to_string(),
+            message,
+        };
         match bytes.get(0..8) {
             Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
                 return Err(fail(
@@ -196,19 +233,31 @@ impl Runtime {
                 ));
             }
             Some([0, b'a', b's', b'm', _, _, 1, 0]) => {}
-            _ => return Err(fail("is not a WebAssembly component (bad magic number)".into())),
+            _ => {
+                return Err(fail(
+                    "is not a WebAssembly component (bad magic number)".into(),
+                ));
+            }
         }
         let started = Instant::now();
-        let component = Component::new(&self.engine, bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| fail(format!("cannot compile: {e:#}")))?;
         let compile_time = started.elapsed();
         self.stats.compiled.fetch_add(1, Ordering::Relaxed);
         let kind = world_of(&self.engine, &component).map_err(fail)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            fail(format!("imports something Strait does not provide to plugins: {e:#}"))
+            fail(format!(
+                "imports something Strait does not provide to plugins: {e:#}"
+            ))
         })?;
         let sha256 = hex::encode(hash);
         let mut plugin = Plugin {
-            info: PluginInfo { name: origin.to_string(), kind, version: String::new(), options: Vec::new() },
+            info: PluginInfo {
+                name: origin.to_string(),
+                kind,
+                version: String::new(),
+                options: Vec::new(),
+            },
             sha256,
             size: bytes.len(),
             compile_time,
@@ -223,12 +272,18 @@ impl Runtime {
             )));
         }
         let plugin = Arc::new(plugin);
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(hash, Arc::downgrade(&plugin));
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(hash, Arc::downgrade(&plugin));
         Ok(plugin)
     }
 
     fn store(&self, plugin: &Plugin, task: &str, limits: &TaskLimits) -> Store<TaskState> {
-        let mut store = Store::new(&self.engine, TaskState::new(&plugin.info.name, task, limits));
+        let mut store = Store::new(
+            &self.engine,
+            TaskState::new(&plugin.info.name, task, limits),
+        );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
@@ -244,17 +299,28 @@ impl Runtime {
 /// Which of the contract's worlds a component implements, from its exports.
 fn world_of(engine: &Engine, component: &Component) -> Result<PluginKind, String> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     let pkg = st_world::PACKAGE;
     let (ns, ver) = pkg.split_once('@').unwrap_or((pkg, ""));
-    for (iface, kind) in [("source", PluginKind::Source), ("transform", PluginKind::Transform), ("sink", PluginKind::Sink)] {
+    for (iface, kind) in [
+        ("source", PluginKind::Source),
+        ("transform", PluginKind::Transform),
+        ("sink", PluginKind::Sink),
+    ] {
         if exports.iter().any(|e| *e == format!("{ns}/{iface}@{ver}")) {
             return Ok(kind);
         }
     }
     Err(format!(
         "implements none of Strait's plugin worlds ({pkg}: source-plugin, transform-plugin, sink-plugin); it exports: {}",
-        if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+        if exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            exports.join(", ")
+        }
     ))
 }
 

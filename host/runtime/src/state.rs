@@ -14,7 +14,9 @@ pub struct TaskLimits {
 
 impl Default for TaskLimits {
     fn default() -> Self {
-        TaskLimits { max_memory_bytes: 1 << 30 }
+        TaskLimits {
+            max_memory_bytes: 1 << 30,
+        }
     }
 }
 
@@ -34,11 +36,18 @@ impl TaskState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         // Nothing is granted: no directories, no environment, no network. Stdout is the
         // process's (Console prints there); stderr is captured for crash reports.
-        let wasi = WasiCtxBuilder::new().inherit_stdout().stderr(stderr.clone()).build();
+        let wasi = WasiCtxBuilder::new()
+            .inherit_stdout()
+            .stderr(stderr.clone())
+            .build();
         TaskState {
             wasi,
             table: ResourceTable::new(),
-            limits: Limiter { max_memory: limits.max_memory_bytes, peak: 0, hit: false },
+            limits: Limiter {
+                max_memory: limits.max_memory_bytes,
+                peak: 0,
+                hit: false,
+            },
             stderr,
             plugin: plugin.to_string(),
             task: task.to_string(),
@@ -57,13 +66,18 @@ impl TaskState {
 
     /// What the guest wrote to stderr (e.g. a panic message), trimmed.
     pub(crate) fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
     }
 }
 
 impl WasiView for TaskState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -83,7 +97,13 @@ impl st_world::host::Host for TaskState {
     }
 
     fn counter_add(&mut self, name: String, delta: u64) {
-        tracing::trace!(plugin = self.plugin, task = self.task, counter = name, delta, "counter");
+        tracing::trace!(
+            plugin = self.plugin,
+            task = self.task,
+            counter = name,
+            delta,
+            "counter"
+        );
     }
 }
 
@@ -95,7 +115,12 @@ pub(crate) struct Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             self.hit = true;
             return Ok(false);
@@ -104,7 +129,12 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 use st_sdk::{
-    Batch, DataType, Describe, Error, OptionSpecs, OptionType, Options, Result, Sink, SinkCommitter, SinkWriter,
-    TableSchema, TaskContext, Value,
+    Batch, DataType, Describe, Error, OptionSpecs, OptionType, Options, Result, Sink,
+    SinkCommitter, SinkWriter, TableSchema, TaskContext, Value,
 };
 
 pub struct Assert;
@@ -103,33 +103,61 @@ fn field_type(v: &Json, at: &str) -> Result<DataType> {
         Json::String(s) => DataType::parse(s).map_err(|e| Error::invalid_option(at, e.to_string())),
         Json::Object(map) => Ok(DataType::Row(
             map.iter()
-                .map(|(k, t)| Ok(st_sdk::Field { name: k.clone(), data_type: field_type(t, &format!("{at}.{k}"))? }))
+                .map(|(k, t)| {
+                    Ok(st_sdk::Field {
+                        name: k.clone(),
+                        data_type: field_type(t, &format!("{at}.{k}"))?,
+                    })
+                })
                 .collect::<Result<_>>()?,
         )),
-        other => Err(Error::invalid_option(at, format!("expected a type, found {other}"))),
+        other => Err(Error::invalid_option(
+            at,
+            format!("expected a type, found {other}"),
+        )),
     }
 }
 
 fn parse_rule_set(v: &Json, at: &str, table: Option<String>) -> Result<RuleSet> {
-    let mut set = RuleSet { table, ..RuleSet::default() };
+    let mut set = RuleSet {
+        table,
+        ..RuleSet::default()
+    };
     if let Some(rules) = v.get("row_rules") {
-        let Json::Array(rules) = rules else { return Err(Error::invalid_option(format!("{at}.row_rules"), "must be a list")) };
+        let Json::Array(rules) = rules else {
+            return Err(Error::invalid_option(
+                format!("{at}.row_rules"),
+                "must be a list",
+            ));
+        };
         for (i, r) in rules.iter().enumerate() {
             let here = format!("{at}.row_rules[{i}]");
-            let t = r.get("rule_type").and_then(Json::as_str).and_then(RuleType::parse);
+            let t = r
+                .get("rule_type")
+                .and_then(Json::as_str)
+                .and_then(RuleType::parse);
             let t = match t {
                 Some(t @ (RuleType::MinRow | RuleType::MaxRow)) => t,
-                _ => return Err(Error::invalid_option(format!("{here}.rule_type"), "must be MIN_ROW or MAX_ROW")),
+                _ => {
+                    return Err(Error::invalid_option(
+                        format!("{here}.rule_type"),
+                        "must be MIN_ROW or MAX_ROW",
+                    ));
+                }
             };
-            let value = r
-                .get("rule_value")
-                .and_then(num)
-                .ok_or_else(|| Error::invalid_option(format!("{here}.rule_value"), "must be a number"))?;
+            let value = r.get("rule_value").and_then(num).ok_or_else(|| {
+                Error::invalid_option(format!("{here}.rule_value"), "must be a number")
+            })?;
             set.row_rules.push((t, value));
         }
     }
     if let Some(rules) = v.get("field_rules") {
-        let Json::Array(rules) = rules else { return Err(Error::invalid_option(format!("{at}.field_rules"), "must be a list")) };
+        let Json::Array(rules) = rules else {
+            return Err(Error::invalid_option(
+                format!("{at}.field_rules"),
+                "must be a list",
+            ));
+        };
         for (i, r) in rules.iter().enumerate() {
             let here = format!("{at}.field_rules[{i}]");
             let name = r
@@ -137,7 +165,10 @@ fn parse_rule_set(v: &Json, at: &str, table: Option<String>) -> Result<RuleSet> 
                 .and_then(Json::as_str)
                 .ok_or_else(|| Error::invalid_option(format!("{here}.field_name"), "is required"))?
                 .to_string();
-            let ft = r.get("field_type").map(|t| field_type(t, &format!("{here}.field_type"))).transpose()?;
+            let ft = r
+                .get("field_type")
+                .map(|t| field_type(t, &format!("{here}.field_type")))
+                .transpose()?;
             let mut values = Vec::new();
             if let Some(Json::Array(vs)) = r.get("field_value") {
                 for (j, vr) in vs.iter().enumerate() {
@@ -145,19 +176,40 @@ fn parse_rule_set(v: &Json, at: &str, table: Option<String>) -> Result<RuleSet> 
                     let rule_type = match vr.get("rule_type").and_then(Json::as_str) {
                         None => None,
                         Some(s) => Some(RuleType::parse(s).ok_or_else(|| {
-                            Error::invalid_option(format!("{vat}.rule_type"), format!("unknown rule type `{s}`"))
+                            Error::invalid_option(
+                                format!("{vat}.rule_type"),
+                                format!("unknown rule type `{s}`"),
+                            )
                         })?),
                     };
                     let rule_value = vr.get("rule_value").and_then(num);
-                    if matches!(rule_type, Some(RuleType::Min | RuleType::Max | RuleType::MinLength | RuleType::MaxLength))
-                        && rule_value.is_none()
+                    if matches!(
+                        rule_type,
+                        Some(
+                            RuleType::Min
+                                | RuleType::Max
+                                | RuleType::MinLength
+                                | RuleType::MaxLength
+                        )
+                    ) && rule_value.is_none()
                     {
-                        return Err(Error::invalid_option(format!("{vat}.rule_value"), "is required for this rule_type"));
+                        return Err(Error::invalid_option(
+                            format!("{vat}.rule_value"),
+                            "is required for this rule_type",
+                        ));
                     }
-                    values.push(ValueRule { rule_type, rule_value, equals_to: vr.get("equals_to").cloned() });
+                    values.push(ValueRule {
+                        rule_type,
+                        rule_value,
+                        equals_to: vr.get("equals_to").cloned(),
+                    });
                 }
             }
-            set.field_rules.push(FieldRule { name, field_type: ft, values });
+            set.field_rules.push(FieldRule {
+                name,
+                field_type: ft,
+                values,
+            });
         }
     }
     set.catalog = v.get("catalog_table_rule").cloned();
@@ -165,7 +217,9 @@ fn parse_rule_set(v: &Json, at: &str, table: Option<String>) -> Result<RuleSet> 
 }
 
 fn rule_sets(options: &Options) -> Result<(Vec<RuleSet>, Vec<String>)> {
-    let rules = options.json("rules").ok_or_else(|| Error::invalid_option("rules", "is required"))?;
+    let rules = options
+        .json("rules")
+        .ok_or_else(|| Error::invalid_option("rules", "is required"))?;
     let mut sets = vec![parse_rule_set(&rules, "rules", None)?];
     if let Some(Json::Array(tables)) = rules.get("tables_configs") {
         for (i, t) in tables.iter().enumerate() {
@@ -178,7 +232,10 @@ fn rule_sets(options: &Options) -> Result<(Vec<RuleSet>, Vec<String>)> {
         }
     }
     let names = match rules.get("table-names") {
-        Some(Json::Array(n)) => n.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Json::Array(n)) => n
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     Ok((sets, names))
@@ -187,7 +244,11 @@ fn rule_sets(options: &Options) -> Result<(Vec<RuleSet>, Vec<String>)> {
 /// Equality for `equals_to`: maps compare without regard to entry order.
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.iter().any(|(k2, v2)| same(k, k2) && same(v, v2))),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, v2)| same(k, k2) && same(v, v2)))
+        }
         (Value::Array(x), Value::Array(y)) | (Value::Row(x), Value::Row(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
         }
@@ -219,32 +280,59 @@ pub struct Writer {
 }
 
 fn check_catalog(rule: &Json, table: &TableSchema) -> Result<()> {
-    let fail = |m: String| Err(Error::fatal(format!("catalog_table_rule failed for table {}: {m}", table.table_path)));
+    let fail = |m: String| {
+        Err(Error::fatal(format!(
+            "catalog_table_rule failed for table {}: {m}",
+            table.table_path
+        )))
+    };
     if let Some(pk) = rule.get("primary_key_rule") {
-        let Some(actual) = &table.primary_key else { return fail("the table has no primary key".into()) };
+        let Some(actual) = &table.primary_key else {
+            return fail("the table has no primary key".into());
+        };
         if let Some(name) = pk.get("primary_key_name").and_then(Json::as_str)
             && name != actual.name
         {
-            return fail(format!("primary key name is `{}`, expected `{name}`", actual.name));
+            return fail(format!(
+                "primary key name is `{}`, expected `{name}`",
+                actual.name
+            ));
         }
         if let Some(Json::Array(cols)) = pk.get("primary_key_columns") {
             let want: Vec<&str> = cols.iter().filter_map(Json::as_str).collect();
-            if want != actual.columns.iter().map(String::as_str).collect::<Vec<_>>() {
-                return fail(format!("primary key columns are {:?}, expected {want:?}", actual.columns));
+            if want
+                != actual
+                    .columns
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+            {
+                return fail(format!(
+                    "primary key columns are {:?}, expected {want:?}",
+                    actual.columns
+                ));
             }
         }
     }
     if let Some(Json::Array(keys)) = rule.get("constraint_key_rule") {
         for k in keys {
-            let name = k.get("constraint_key_name").and_then(Json::as_str).unwrap_or_default();
+            let name = k
+                .get("constraint_key_name")
+                .and_then(Json::as_str)
+                .unwrap_or_default();
             let Some(actual) = table.constraint_keys.iter().find(|c| c.name == name) else {
                 return fail(format!("no constraint key named `{name}`"));
             };
             if let Some(Json::Array(cols)) = k.get("constraint_key_columns") {
-                let want: Vec<&str> = cols.iter().filter_map(|c| c.get("constraint_key_column_name").and_then(Json::as_str)).collect();
+                let want: Vec<&str> = cols
+                    .iter()
+                    .filter_map(|c| c.get("constraint_key_column_name").and_then(Json::as_str))
+                    .collect();
                 let got: Vec<&str> = actual.columns.iter().map(|(n, _)| n.as_str()).collect();
                 if want != got {
-                    return fail(format!("constraint key `{name}` has columns {got:?}, expected {want:?}"));
+                    return fail(format!(
+                        "constraint key `{name}` has columns {got:?}, expected {want:?}"
+                    ));
                 }
             }
         }
@@ -258,23 +346,35 @@ fn check_catalog(rule: &Json, table: &TableSchema) -> Result<()> {
             if let Some(t) = c.get("type") {
                 let want = field_type(t, "column_rule.type")?;
                 if want != actual.data_type {
-                    return fail(format!("column `{name}` has type {}, expected {want}", actual.data_type));
+                    return fail(format!(
+                        "column `{name}` has type {}, expected {want}",
+                        actual.data_type
+                    ));
                 }
             }
             if let Some(n) = c.get("nullable").and_then(Json::as_bool)
                 && n != actual.nullable
             {
-                return fail(format!("column `{name}` nullable is {}, expected {n}", actual.nullable));
+                return fail(format!(
+                    "column `{name}` nullable is {}, expected {n}",
+                    actual.nullable
+                ));
             }
             if let Some(d) = c.get("default_value").and_then(Json::as_str)
                 && Some(d) != actual.default_value.as_deref()
             {
-                return fail(format!("column `{name}` default is {:?}, expected `{d}`", actual.default_value));
+                return fail(format!(
+                    "column `{name}` default is {:?}, expected `{d}`",
+                    actual.default_value
+                ));
             }
             if let Some(d) = c.get("comment").and_then(Json::as_str)
                 && Some(d) != actual.comment.as_deref()
             {
-                return fail(format!("column `{name}` comment is {:?}, expected `{d}`", actual.comment));
+                return fail(format!(
+                    "column `{name}` comment is {:?}, expected `{d}`",
+                    actual.comment
+                ));
             }
         }
     }
@@ -296,35 +396,52 @@ impl Writer {
             };
             for vr in &rule.values {
                 match vr.rule_type {
-                    Some(RuleType::NotNull) if v.is_null() => return fail("breaks rule NOT_NULL".into()),
+                    Some(RuleType::NotNull) if v.is_null() => {
+                        return fail("breaks rule NOT_NULL".into());
+                    }
                     Some(RuleType::Null) if !v.is_null() => return fail("breaks rule NULL".into()),
                     Some(r @ (RuleType::Min | RuleType::Max)) if !v.is_null() => {
                         let bound = vr.rule_value.unwrap_or_default();
                         match v.as_f64() {
-                            Some(x) if (r == RuleType::Min && x < bound) || (r == RuleType::Max && x > bound) => {
+                            Some(x)
+                                if (r == RuleType::Min && x < bound)
+                                    || (r == RuleType::Max && x > bound) =>
+                            {
                                 return fail(format!("breaks rule {} {bound}", r.name()));
                             }
                             Some(_) => {}
-                            None => return fail(format!("rule {} needs a numeric field", r.name())),
+                            None => {
+                                return fail(format!("rule {} needs a numeric field", r.name()));
+                            }
                         }
                     }
                     Some(r @ (RuleType::MinLength | RuleType::MaxLength)) if !v.is_null() => {
                         let bound = vr.rule_value.unwrap_or_default();
                         match length(&v) {
-                            Some(n) if (r == RuleType::MinLength && (n as f64) < bound)
-                                || (r == RuleType::MaxLength && (n as f64) > bound) =>
+                            Some(n)
+                                if (r == RuleType::MinLength && (n as f64) < bound)
+                                    || (r == RuleType::MaxLength && (n as f64) > bound) =>
                             {
-                                return fail(format!("length {n} breaks rule {} {bound}", r.name()));
+                                return fail(format!(
+                                    "length {n} breaks rule {} {bound}",
+                                    r.name()
+                                ));
                             }
                             Some(_) => {}
-                            None => return fail(format!("rule {} needs a string, bytes, array or map field", r.name())),
+                            None => {
+                                return fail(format!(
+                                    "rule {} needs a string, bytes, array or map field",
+                                    r.name()
+                                ));
+                            }
                         }
                     }
                     _ => {}
                 }
                 if let Some(expected) = &vr.equals_to {
-                    let want = Value::from_json(expected, &t.types[*col])
-                        .map_err(|e| Error::invalid_option(format!("field_rules `{}` equals_to", rule.name), e))?;
+                    let want = Value::from_json(expected, &t.types[*col]).map_err(|e| {
+                        Error::invalid_option(format!("field_rules `{}` equals_to", rule.name), e)
+                    })?;
                     if !same(&v, &want) {
                         return fail(format!("is not equal to {want} (equals_to)"));
                     }
@@ -338,7 +455,10 @@ impl Writer {
 impl SinkWriter for Writer {
     fn write(&mut self, batch: Batch) -> Result<()> {
         let Some(t) = self.tables.get(batch.table as usize) else {
-            return Err(Error::fatal(format!("batch for unknown table {}", batch.table)));
+            return Err(Error::fatal(format!(
+                "batch for unknown table {}",
+                batch.table
+            )));
         };
         for i in 0..batch.num_rows {
             self.check_row(t, &batch, i)?;
@@ -365,7 +485,8 @@ pub struct Committer {
 impl SinkCommitter for Committer {
     fn commit(&mut self, _checkpoint_id: u64, infos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
         for info in infos {
-            let v: Json = serde_json::from_slice(&info).map_err(|e| Error::fatal(format!("bad commit info: {e}")))?;
+            let v: Json = serde_json::from_slice(&info)
+                .map_err(|e| Error::fatal(format!("bad commit info: {e}")))?;
             self.rows += v.get("rows").and_then(Json::as_u64).unwrap_or(0);
             if let Some(Json::Object(t)) = v.get("tables") {
                 for (k, n) in t {
@@ -380,7 +501,10 @@ impl SinkCommitter for Committer {
         for set in &self.sets {
             let (count, what) = match &set.table {
                 None => (self.rows, "the job".to_string()),
-                Some(t) => (self.per_table.get(t).copied().unwrap_or(0), format!("table {t}")),
+                Some(t) => (
+                    self.per_table.get(t).copied().unwrap_or(0),
+                    format!("table {t}"),
+                ),
             };
             for (rule, bound) in &set.row_rules {
                 let broken = match rule {
@@ -403,20 +527,36 @@ impl Sink for Assert {
     type Writer = Writer;
     type Committer = Committer;
 
-    fn writer(options: &Options, _ctx: &TaskContext, tables: Vec<TableSchema>, _restored: Vec<Vec<u8>>) -> Result<Writer> {
+    fn writer(
+        options: &Options,
+        _ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+        _restored: Vec<Vec<u8>>,
+    ) -> Result<Writer> {
         let (sets, _) = rule_sets(options)?;
         let mut out = Vec::new();
         for t in &tables {
             let mut checks = Vec::new();
-            for set in sets.iter().filter(|s| s.table.as_ref().is_none_or(|p| *p == t.table_path)) {
+            for set in sets
+                .iter()
+                .filter(|s| s.table.as_ref().is_none_or(|p| *p == t.table_path))
+            {
                 for rule in &set.field_rules {
                     let Some(col) = t.index_of(&rule.name) else {
                         // A global rule may name a field another table has.
                         if set.table.is_some() || tables.len() == 1 {
                             return Err(Error::invalid_option(
                                 format!("rules.field_rules `{}`", rule.name),
-                                format!("table {} has no field `{}`; it has: {}", t.table_path, rule.name,
-                                    t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")),
+                                format!(
+                                    "table {} has no field `{}`; it has: {}",
+                                    t.table_path,
+                                    rule.name,
+                                    t.columns
+                                        .iter()
+                                        .map(|c| c.name.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
                             ));
                         }
                         continue;
@@ -435,22 +575,42 @@ impl Sink for Assert {
                     check_catalog(catalog, t)?;
                 }
             }
-            out.push(TableRules { path: t.table_path.clone(), types: t.row_type(), checks });
+            out.push(TableRules {
+                path: t.table_path.clone(),
+                types: t.row_type(),
+                checks,
+            });
         }
-        Ok(Writer { tables: out, rows: 0, per_table: BTreeMap::new() })
+        Ok(Writer {
+            tables: out,
+            rows: 0,
+            per_table: BTreeMap::new(),
+        })
     }
 
-    fn committer(options: &Options, _ctx: &TaskContext, tables: Vec<TableSchema>) -> Result<Committer> {
+    fn committer(
+        options: &Options,
+        _ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+    ) -> Result<Committer> {
         let (sets, names) = rule_sets(options)?;
         for n in &names {
             if !tables.iter().any(|t| &t.table_path == n) {
                 return Err(Error::fatal(format!(
                     "Assert failed: table {n} is not in the data (tables: {})",
-                    tables.iter().map(|t| t.table_path.as_str()).collect::<Vec<_>>().join(", ")
+                    tables
+                        .iter()
+                        .map(|t| t.table_path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
-        Ok(Committer { sets, rows: 0, per_table: BTreeMap::new() })
+        Ok(Committer {
+            sets,
+            rows: 0,
+            per_table: BTreeMap::new(),
+        })
     }
 }
 

@@ -1,7 +1,10 @@
 //! Blackhole: a sink that discards every row (for benchmarks and dry runs). It counts what it
 //! drops into the job's metrics.
 
-use st_sdk::{Batch, Describe, NoCommit, OptionSpecs, Options, Result, Sink, SinkWriter, TableSchema, TaskContext};
+use st_sdk::{
+    Batch, Describe, NoCommit, OptionSpecs, Options, Result, Sink, SinkWriter, TableSchema,
+    TaskContext,
+};
 
 pub struct Blackhole;
 
@@ -26,7 +29,12 @@ impl SinkWriter for Writer {
 impl Sink for Blackhole {
     type Writer = Writer;
     type Committer = NoCommit;
-    fn writer(_: &Options, _: &TaskContext, _: Vec<TableSchema>, _: Vec<Vec<u8>>) -> Result<Writer> {
+    fn writer(
+        _: &Options,
+        _: &TaskContext,
+        _: Vec<TableSchema>,
+        _: Vec<Vec<u8>>,
+    ) -> Result<Writer> {
         Ok(Writer)
     }
     fn committer(_: &Options, _: &TaskContext, _: Vec<TableSchema>) -> Result<NoCommit> {

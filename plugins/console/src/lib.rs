@@ -5,8 +5,8 @@ use std::io::Write as _;
 
 use serde_json::{Value as Json, json};
 use st_sdk::{
-    Batch, DataType, Describe, NoCommit, OptionSpecs, OptionType, Options, Result, Sink, SinkWriter, TableSchema,
-    TaskContext,
+    Batch, DataType, Describe, NoCommit, OptionSpecs, OptionType, Options, Result, Sink,
+    SinkWriter, TableSchema, TaskContext,
 };
 
 pub struct Console;
@@ -16,9 +16,24 @@ impl Describe for Console {
 
     fn options() -> OptionSpecs {
         OptionSpecs::new()
-            .optional("log.print.data", OptionType::Boolean, json!(true), "Print each row; false prints nothing but still counts rows.")
-            .optional("log.print.delay.ms", OptionType::Integer, json!(0), "Milliseconds to wait after printing each row.")
-            .optional("multi_table_sink_replica", OptionType::Integer, Json::Null, "Accepted for compatibility; has no effect.")
+            .optional(
+                "log.print.data",
+                OptionType::Boolean,
+                json!(true),
+                "Print each row; false prints nothing but still counts rows.",
+            )
+            .optional(
+                "log.print.delay.ms",
+                OptionType::Integer,
+                json!(0),
+                "Milliseconds to wait after printing each row.",
+            )
+            .optional(
+                "multi_table_sink_replica",
+                OptionType::Integer,
+                Json::Null,
+                "Accepted for compatibility; has no effect.",
+            )
     }
 }
 
@@ -37,7 +52,10 @@ impl SinkWriter for Writer {
             return Ok(());
         }
         let Some((table, types)) = self.tables.get(batch.table as usize) else {
-            return Err(st_sdk::Error::fatal(format!("batch for unknown table {}", batch.table)));
+            return Err(st_sdk::Error::fatal(format!(
+                "batch for unknown table {}",
+                batch.table
+            )));
         };
         let mut out = String::new();
         let stdout = std::io::stdout();
@@ -78,10 +96,21 @@ impl Sink for Console {
     type Writer = Writer;
     type Committer = NoCommit;
 
-    fn writer(options: &Options, ctx: &TaskContext, tables: Vec<TableSchema>, _restored: Vec<Vec<u8>>) -> Result<Writer> {
+    fn writer(
+        options: &Options,
+        ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+        _restored: Vec<Vec<u8>>,
+    ) -> Result<Writer> {
         Ok(Writer {
             subtask: ctx.subtask,
-            tables: tables.into_iter().map(|t| { let types = t.row_type(); (t.table_path, types) }).collect(),
+            tables: tables
+                .into_iter()
+                .map(|t| {
+                    let types = t.row_type();
+                    (t.table_path, types)
+                })
+                .collect(),
             print: options.bool("log.print.data")?.unwrap_or(true),
             delay_ms: options.i64("log.print.delay.ms")?.unwrap_or(0).max(0) as u64,
             row_index: 0,

@@ -3,7 +3,10 @@
 
 use base64::Engine as _;
 use serde_json::Value as Json;
-use st_sdk::{Batch, Column, ColumnBuilder, ColumnData, DataType, Error, Options, Result, RowKind, TableSchema, Value, VarWidth};
+use st_sdk::{
+    Batch, Column, ColumnBuilder, ColumnData, DataType, Error, Options, Result, RowKind,
+    TableSchema, Value, VarWidth,
+};
 
 use crate::schema;
 
@@ -39,23 +42,36 @@ pub struct TableGen {
 
 fn size(options: &Options, name: &str) -> Result<usize> {
     let v = options.i64(name)?.unwrap_or(0);
-    usize::try_from(v).map_err(|_| Error::invalid_option(name, format!("must not be negative, found {v}")))
+    usize::try_from(v)
+        .map_err(|_| Error::invalid_option(name, format!("must not be negative, found {v}")))
 }
 
 fn numbers(options: &Options, kind: &str) -> Result<Numbers> {
-    let mode_key = if kind == "int" && options.contains("int.fake.template") && !options.contains("int.fake.mode") {
+    let mode_key = if kind == "int"
+        && options.contains("int.fake.template")
+        && !options.contains("int.fake.mode")
+    {
         "int.fake.template".to_string()
     } else {
         format!("{kind}.fake.mode")
     };
-    let mode = options.string(&mode_key)?.unwrap_or_else(|| "range".into()).to_ascii_lowercase();
+    let mode = options
+        .string(&mode_key)?
+        .unwrap_or_else(|| "range".into())
+        .to_ascii_lowercase();
     match mode.as_str() {
         "template" => {
             let key = format!("{kind}.template");
-            let list = options.list(&key)?.ok_or_else(|| Error::invalid_option(&key, format!("is required when {mode_key} = template")))?;
+            let list = options.list(&key)?.ok_or_else(|| {
+                Error::invalid_option(&key, format!("is required when {mode_key} = template"))
+            })?;
             let values = list
                 .iter()
-                .map(|v| st_sdk_num(v).ok_or_else(|| Error::invalid_option(&key, format!("`{v}` is not a number"))))
+                .map(|v| {
+                    st_sdk_num(v).ok_or_else(|| {
+                        Error::invalid_option(&key, format!("`{v}` is not a number"))
+                    })
+                })
                 .collect::<Result<Vec<f64>>>()?;
             if values.is_empty() {
                 return Err(Error::invalid_option(&key, "is empty"));
@@ -66,11 +82,17 @@ fn numbers(options: &Options, kind: &str) -> Result<Numbers> {
             let min = options.f64(&format!("{kind}.min"))?.unwrap_or(0.0);
             let max = options.f64(&format!("{kind}.max"))?.unwrap_or(0.0);
             if min > max {
-                return Err(Error::invalid_option(format!("{kind}.min"), format!("{min} is greater than {kind}.max {max}")));
+                return Err(Error::invalid_option(
+                    format!("{kind}.min"),
+                    format!("{min} is greater than {kind}.max {max}"),
+                ));
             }
             Ok(Numbers::Range(min, max))
         }
-        other => Err(Error::invalid_option(mode_key, format!("must be `range` or `template`, found `{other}`"))),
+        other => Err(Error::invalid_option(
+            mode_key,
+            format!("must be `range` or `template`, found `{other}`"),
+        )),
     }
 }
 
@@ -88,7 +110,11 @@ fn int_list(options: &Options, key: &str) -> Result<Option<Vec<i64>>> {
         Some(items) => Some(
             items
                 .iter()
-                .map(|v| st_sdk_num(v).map(|f| f as i64).ok_or_else(|| Error::invalid_option(key, format!("`{v}` is not a number"))))
+                .map(|v| {
+                    st_sdk_num(v)
+                        .map(|f| f as i64)
+                        .ok_or_else(|| Error::invalid_option(key, format!("`{v}` is not a number")))
+                })
                 .collect::<Result<_>>()?,
         ),
     })
@@ -97,7 +123,9 @@ fn int_list(options: &Options, key: &str) -> Result<Option<Vec<i64>>> {
 impl TableGen {
     /// The tables one FakeSource config describes (several with `table-names`).
     pub fn from_options(options: &Options) -> Result<Vec<TableGen>> {
-        let schema_json = options.json("schema").ok_or_else(|| Error::invalid_option("schema", "is required"))?;
+        let schema_json = options
+            .json("schema")
+            .ok_or_else(|| Error::invalid_option("schema", "is required"))?;
         let schema = schema::parse(&schema_json)?;
         let types = schema.row_type();
         let rows = match options.list("rows")? {
@@ -109,24 +137,34 @@ impl TableGen {
                     let kind = match item.get("kind").and_then(Json::as_str) {
                         None => RowKind::Insert,
                         Some(k) => RowKind::parse(k).ok_or_else(|| {
-                            Error::invalid_option(format!("{at}.kind"), format!("`{k}` is not INSERT, UPDATE_BEFORE, UPDATE_AFTER or DELETE"))
+                            Error::invalid_option(
+                                format!("{at}.kind"),
+                                format!(
+                                    "`{k}` is not INSERT, UPDATE_BEFORE, UPDATE_AFTER or DELETE"
+                                ),
+                            )
                         })?,
                     };
-                    let fields = item
-                        .get("fields")
-                        .and_then(Json::as_array)
-                        .ok_or_else(|| Error::invalid_option(format!("{at}.fields"), "must be a list of values"))?;
+                    let fields = item.get("fields").and_then(Json::as_array).ok_or_else(|| {
+                        Error::invalid_option(format!("{at}.fields"), "must be a list of values")
+                    })?;
                     if fields.len() != types.len() {
                         return Err(Error::invalid_option(
                             format!("{at}.fields"),
-                            format!("has {} values but the schema has {} columns", fields.len(), types.len()),
+                            format!(
+                                "has {} values but the schema has {} columns",
+                                fields.len(),
+                                types.len()
+                            ),
                         ));
                     }
                     let values = fields
                         .iter()
                         .zip(&schema.columns)
                         .map(|(v, c)| {
-                            literal(v, &c.data_type).map_err(|e| Error::invalid_option(format!("{at}.fields.{}", c.name), e))
+                            literal(v, &c.data_type).map_err(|e| {
+                                Error::invalid_option(format!("{at}.fields.{}", c.name), e)
+                            })
                         })
                         .collect::<Result<Vec<_>>>()?;
                     rows.push((kind, values));
@@ -141,26 +179,43 @@ impl TableGen {
                 None => Ok(None),
                 Some(d) => literal(&Json::String(d.clone()), &c.data_type)
                     .map(Some)
-                    .map_err(|e| Error::invalid_option(format!("schema.columns.{}.defaultValue", c.name), e)),
+                    .map_err(|e| {
+                        Error::invalid_option(format!("schema.columns.{}.defaultValue", c.name), e)
+                    }),
             })
             .collect::<Result<Vec<_>>>()?;
         let split_num = options.i64("split.num")?.unwrap_or(1);
         if split_num < 1 {
-            return Err(Error::invalid_option("split.num", format!("must be at least 1, found {split_num}")));
+            return Err(Error::invalid_option(
+                "split.num",
+                format!("must be at least 1, found {split_num}"),
+            ));
         }
         let split_num = split_num as u64;
         let row_num = match &rows {
             Some(r) => r.len() as u64 * split_num,
             None => {
                 let n = options.i64("row.num")?.unwrap_or(5);
-                u64::try_from(n).map_err(|_| Error::invalid_option("row.num", format!("must not be negative, found {n}")))?
+                u64::try_from(n).map_err(|_| {
+                    Error::invalid_option("row.num", format!("must not be negative, found {n}"))
+                })?
             }
         };
-        let strings = match options.string("string.fake.mode")?.unwrap_or_else(|| "range".into()).to_ascii_lowercase().as_str() {
+        let strings = match options
+            .string("string.fake.mode")?
+            .unwrap_or_else(|| "range".into())
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "template" => Some(
                 options
                     .list("string.template")?
-                    .ok_or_else(|| Error::invalid_option("string.template", "is required when string.fake.mode = template"))?
+                    .ok_or_else(|| {
+                        Error::invalid_option(
+                            "string.template",
+                            "is required when string.fake.mode = template",
+                        )
+                    })?
                     .into_iter()
                     .map(|v| match v {
                         Json::String(s) => s,
@@ -169,7 +224,12 @@ impl TableGen {
                     .collect(),
             ),
             "range" => None,
-            other => return Err(Error::invalid_option("string.fake.mode", format!("must be `range` or `template`, found `{other}`"))),
+            other => {
+                return Err(Error::invalid_option(
+                    "string.fake.mode",
+                    format!("must be `range` or `template`, found `{other}`"),
+                ));
+            }
         };
         let table_gen = TableGen {
             schema: schema.clone(),
@@ -213,12 +273,20 @@ impl TableGen {
     }
 
     /// Rows `offset..min(offset + max, rows)` of a split.
-    pub fn generate(&self, table: u32, seed: u64, offset: u64, rows: u64, max: u64) -> Result<Batch> {
+    pub fn generate(
+        &self,
+        table: u32,
+        seed: u64,
+        offset: u64,
+        rows: u64,
+        max: u64,
+    ) -> Result<Batch> {
         let n = (rows - offset).min(max) as usize;
         if let Some(explicit) = &self.rows {
             let len = explicit.len() as u64;
-            let chunk: Vec<(RowKind, Vec<Value>)> =
-                (0..n as u64).map(|i| explicit[((offset + i) % len) as usize].clone()).collect();
+            let chunk: Vec<(RowKind, Vec<Value>)> = (0..n as u64)
+                .map(|i| explicit[((offset + i) % len) as usize].clone())
+                .collect();
             return Batch::from_rows(table, &self.schema.row_type(), &chunk).map_err(Error::fatal);
         }
         let mut rng = fastrand::Rng::with_seed(seed ^ offset.wrapping_mul(0xA076_1D64_78BD_642F));
@@ -228,11 +296,18 @@ impl TableGen {
             .iter()
             .zip(&self.defaults)
             .map(|(c, default)| match default {
-                Some(v) => Column::from_values(&c.data_type, &vec![v.clone(); n]).map_err(Error::fatal),
+                Some(v) => {
+                    Column::from_values(&c.data_type, &vec![v.clone(); n]).map_err(Error::fatal)
+                }
                 None => self.column(&c.data_type, n, &mut rng),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Batch { table, num_rows: n, row_kinds: None, columns })
+        Ok(Batch {
+            table,
+            num_rows: n,
+            row_kinds: None,
+            columns,
+        })
     }
 
     fn pick_num(&self, spec: &Numbers, rng: &mut fastrand::Rng) -> f64 {
@@ -257,14 +332,38 @@ impl TableGen {
         let data = match t {
             DataType::Null => ColumnData::Null(n),
             DataType::Boolean => ColumnData::Boolean((0..n).map(|_| rng.bool()).collect()),
-            DataType::TinyInt => ColumnData::Int8((0..n).map(|_| self.pick_int(&self.tinyint, rng, i8::MIN.into(), i8::MAX.into()) as i8).collect()),
-            DataType::SmallInt => {
-                ColumnData::Int16((0..n).map(|_| self.pick_int(&self.smallint, rng, i16::MIN.into(), i16::MAX.into()) as i16).collect())
+            DataType::TinyInt => ColumnData::Int8(
+                (0..n)
+                    .map(|_| {
+                        self.pick_int(&self.tinyint, rng, i8::MIN.into(), i8::MAX.into()) as i8
+                    })
+                    .collect(),
+            ),
+            DataType::SmallInt => ColumnData::Int16(
+                (0..n)
+                    .map(|_| {
+                        self.pick_int(&self.smallint, rng, i16::MIN.into(), i16::MAX.into()) as i16
+                    })
+                    .collect(),
+            ),
+            DataType::Int => ColumnData::Int32(
+                (0..n)
+                    .map(|_| self.pick_int(&self.int, rng, i32::MIN.into(), i32::MAX.into()) as i32)
+                    .collect(),
+            ),
+            DataType::BigInt => ColumnData::Int64(
+                (0..n)
+                    .map(|_| self.pick_int(&self.bigint, rng, i64::MIN, i64::MAX))
+                    .collect(),
+            ),
+            DataType::Float => ColumnData::Float32(
+                (0..n)
+                    .map(|_| self.pick_num(&self.float, rng) as f32)
+                    .collect(),
+            ),
+            DataType::Double => {
+                ColumnData::Float64((0..n).map(|_| self.pick_num(&self.double, rng)).collect())
             }
-            DataType::Int => ColumnData::Int32((0..n).map(|_| self.pick_int(&self.int, rng, i32::MIN.into(), i32::MAX.into()) as i32).collect()),
-            DataType::BigInt => ColumnData::Int64((0..n).map(|_| self.pick_int(&self.bigint, rng, i64::MIN, i64::MAX)).collect()),
-            DataType::Float => ColumnData::Float32((0..n).map(|_| self.pick_num(&self.float, rng) as f32).collect()),
-            DataType::Double => ColumnData::Float64((0..n).map(|_| self.pick_num(&self.double, rng)).collect()),
             DataType::String => {
                 let mut out = VarWidth::with_capacity(n, n * self.string_length);
                 match &self.strings {
@@ -300,9 +399,19 @@ impl TableGen {
         match t {
             DataType::Null => Value::Null,
             DataType::Boolean => Value::Boolean(rng.bool()),
-            DataType::TinyInt => Value::TinyInt(self.pick_int(&self.tinyint, rng, i8::MIN.into(), i8::MAX.into()) as i8),
-            DataType::SmallInt => Value::SmallInt(self.pick_int(&self.smallint, rng, i16::MIN.into(), i16::MAX.into()) as i16),
-            DataType::Int => Value::Int(self.pick_int(&self.int, rng, i32::MIN.into(), i32::MAX.into()) as i32),
+            DataType::TinyInt => {
+                Value::TinyInt(
+                    self.pick_int(&self.tinyint, rng, i8::MIN.into(), i8::MAX.into()) as i8,
+                )
+            }
+            DataType::SmallInt => {
+                Value::SmallInt(
+                    self.pick_int(&self.smallint, rng, i16::MIN.into(), i16::MAX.into()) as i16,
+                )
+            }
+            DataType::Int => {
+                Value::Int(self.pick_int(&self.int, rng, i32::MIN.into(), i32::MAX.into()) as i32)
+            }
             DataType::BigInt => Value::BigInt(self.pick_int(&self.bigint, rng, i64::MIN, i64::MAX)),
             DataType::Float => Value::Float(self.pick_num(&self.float, rng) as f32),
             DataType::Double => Value::Double(self.pick_num(&self.double, rng)),
@@ -313,13 +422,23 @@ impl TableGen {
             }
             DataType::String => match &self.strings {
                 Some(t) if !t.is_empty() => Value::String(t[rng.usize(..t.len())].clone()),
-                _ => Value::String((0..self.string_length).map(|_| rng.alphanumeric()).collect()),
+                _ => Value::String(
+                    (0..self.string_length)
+                        .map(|_| rng.alphanumeric())
+                        .collect(),
+                ),
             },
-            DataType::Bytes => Value::Bytes((0..self.bytes_length).map(|_| rng.alphanumeric() as u8).collect()),
+            DataType::Bytes => Value::Bytes(
+                (0..self.bytes_length)
+                    .map(|_| rng.alphanumeric() as u8)
+                    .collect(),
+            ),
             DataType::Date => {
-                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut fastrand::Rng| match parts {
-                    Some(v) if !v.is_empty() => v[rng.usize(..v.len())],
-                    _ => rng.i64(lo..=hi),
+                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut fastrand::Rng| {
+                    match parts {
+                        Some(v) if !v.is_empty() => v[rng.usize(..v.len())],
+                        _ => rng.i64(lo..=hi),
+                    }
                 };
                 let y = pick(&self.date_parts[0], 2000, 2030, rng) as i32;
                 let m = pick(&self.date_parts[1], 1, 12, rng) as u32;
@@ -330,11 +449,28 @@ impl TableGen {
             DataType::Timestamp | DataType::TimestampTz => {
                 let day = i64::from(self.value(&DataType::Date, rng).as_date().unwrap_or(0));
                 let micros = day * 86_400_000_000 + self.time_of_day(rng) / 1000;
-                if *t == DataType::Timestamp { Value::Timestamp(micros) } else { Value::TimestampTz(micros) }
+                if *t == DataType::Timestamp {
+                    Value::Timestamp(micros)
+                } else {
+                    Value::TimestampTz(micros)
+                }
             }
-            DataType::Array(inner) => Value::Array((0..self.array_size).map(|_| self.value(inner, rng)).collect()),
-            DataType::Map(k, v) => Value::Map((0..self.map_size).map(|_| (self.value(k, rng), self.value(v, rng))).collect()),
-            DataType::Row(fields) => Value::Row(fields.iter().map(|f| self.value(&f.data_type, rng)).collect()),
+            DataType::Array(inner) => Value::Array(
+                (0..self.array_size)
+                    .map(|_| self.value(inner, rng))
+                    .collect(),
+            ),
+            DataType::Map(k, v) => Value::Map(
+                (0..self.map_size)
+                    .map(|_| (self.value(k, rng), self.value(v, rng)))
+                    .collect(),
+            ),
+            DataType::Row(fields) => Value::Row(
+                fields
+                    .iter()
+                    .map(|f| self.value(&f.data_type, rng))
+                    .collect(),
+            ),
         }
     }
 
@@ -378,10 +514,18 @@ fn literal(v: &Json, t: &DataType) -> std::result::Result<Value, String> {
                 .unwrap_or(0)
         };
         match (s.as_str(), t) {
-            ("CURRENT_TIMESTAMP", DataType::Timestamp) => return Ok(Value::Timestamp(now_micros())),
-            ("CURRENT_TIMESTAMP", DataType::TimestampTz) => return Ok(Value::TimestampTz(now_micros())),
-            ("CURRENT_DATE", DataType::Date) => return Ok(Value::Date(now_micros().div_euclid(86_400_000_000) as i32)),
-            ("CURRENT_TIME", DataType::Time) => return Ok(Value::Time(now_micros().rem_euclid(86_400_000_000) * 1000)),
+            ("CURRENT_TIMESTAMP", DataType::Timestamp) => {
+                return Ok(Value::Timestamp(now_micros()));
+            }
+            ("CURRENT_TIMESTAMP", DataType::TimestampTz) => {
+                return Ok(Value::TimestampTz(now_micros()));
+            }
+            ("CURRENT_DATE", DataType::Date) => {
+                return Ok(Value::Date(now_micros().div_euclid(86_400_000_000) as i32));
+            }
+            ("CURRENT_TIME", DataType::Time) => {
+                return Ok(Value::Time(now_micros().rem_euclid(86_400_000_000) * 1000));
+            }
             (_, DataType::Bytes) => {
                 return base64::engine::general_purpose::STANDARD
                     .decode(s.trim())

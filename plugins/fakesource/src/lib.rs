@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use st_sdk::{
-    Describe, Enumeration, Error, OptionSpecs, OptionType, Options, Poll, Result, Source, SourceInfo, Split,
-    SplitEnumerator, SplitReader, TaskContext,
+    Describe, Enumeration, Error, OptionSpecs, OptionType, Options, Poll, Result, Source,
+    SourceInfo, Split, SplitEnumerator, SplitReader, TaskContext,
 };
 
 use crate::generate::TableGen;
@@ -45,8 +45,17 @@ impl Describe for FakeSource {
             .optional("vector.float.max", OptionType::Number, json!(3.4028235e38), "Maximum vector element (accepted for compatibility).");
         for (field, mode_key) in [("date", "date"), ("time", "time")] {
             let _ = mode_key;
-            for part in if field == "date" { ["year", "month", "day"] } else { ["hour", "minute", "second"] } {
-                s = s.optional(&format!("{field}.{part}.template"), OptionType::List, Json::Null, &format!("Values to pick the {part} of generated {field}s from."));
+            for part in if field == "date" {
+                ["year", "month", "day"]
+            } else {
+                ["hour", "minute", "second"]
+            } {
+                s = s.optional(
+                    &format!("{field}.{part}.template"),
+                    OptionType::List,
+                    Json::Null,
+                    &format!("Values to pick the {part} of generated {field}s from."),
+                );
             }
         }
         for k in KINDS {
@@ -59,13 +68,38 @@ impl Describe for FakeSource {
                 _ => (json!(0), json!(1.7976931348623157e308)),
             };
             s = s
-                .optional(&format!("{k}.fake.mode"), OptionType::String, json!("range"), &format!("`range` or `template` for {k} values."))
-                .optional(&format!("{k}.min"), OptionType::Number, min, &format!("Smallest generated {k}."))
-                .optional(&format!("{k}.max"), OptionType::Number, max, &format!("Largest generated {k}."))
-                .optional(&format!("{k}.template"), OptionType::List, Json::Null, &format!("{k} values to pick from in template mode."));
+                .optional(
+                    &format!("{k}.fake.mode"),
+                    OptionType::String,
+                    json!("range"),
+                    &format!("`range` or `template` for {k} values."),
+                )
+                .optional(
+                    &format!("{k}.min"),
+                    OptionType::Number,
+                    min,
+                    &format!("Smallest generated {k}."),
+                )
+                .optional(
+                    &format!("{k}.max"),
+                    OptionType::Number,
+                    max,
+                    &format!("Largest generated {k}."),
+                )
+                .optional(
+                    &format!("{k}.template"),
+                    OptionType::List,
+                    Json::Null,
+                    &format!("{k} values to pick from in template mode."),
+                );
         }
         // SeaTunnel's docs spell the int mode option `int.fake.template`; accept both.
-        s.optional("int.fake.template", OptionType::String, Json::Null, "Alias of int.fake.mode.")
+        s.optional(
+            "int.fake.template",
+            OptionType::String,
+            Json::Null,
+            "Alias of int.fake.mode.",
+        )
     }
 }
 
@@ -75,11 +109,16 @@ fn tables(options: &Options) -> Result<Vec<TableGen>> {
     if let Some(configs) = options.list("tables_configs")? {
         for (i, c) in configs.into_iter().enumerate() {
             let Json::Object(map) = c else {
-                return Err(Error::invalid_option(format!("tables_configs[{i}]"), "each item must be an object"));
+                return Err(Error::invalid_option(
+                    format!("tables_configs[{i}]"),
+                    "each item must be an object",
+                ));
             };
             let sub = Options::from_map(map, &FakeSource::options());
             out.extend(TableGen::from_options(&sub).map_err(|e| match e {
-                Error::InvalidOption { option, message } => Error::invalid_option(format!("tables_configs[{i}].{option}"), message),
+                Error::InvalidOption { option, message } => {
+                    Error::invalid_option(format!("tables_configs[{i}].{option}"), message)
+                }
                 other => other,
             })?);
         }
@@ -98,14 +137,24 @@ impl Source for FakeSource {
 
     fn open(options: &Options, ctx: &TaskContext) -> Result<SourceInfo> {
         let tables = tables(options)?;
-        Ok(SourceInfo { tables: tables.into_iter().map(|t| t.schema).collect(), bounded: ctx.bounded })
+        Ok(SourceInfo {
+            tables: tables.into_iter().map(|t| t.schema).collect(),
+            bounded: ctx.bounded,
+        })
     }
 
-    fn enumerator(options: &Options, ctx: &TaskContext, state: Option<Vec<u8>>) -> Result<Enumerator> {
+    fn enumerator(
+        options: &Options,
+        ctx: &TaskContext,
+        state: Option<Vec<u8>>,
+    ) -> Result<Enumerator> {
         if let Some(state) = state {
-            let pending: Vec<(u32, FakeSplit)> =
-                serde_json::from_slice(&state).map_err(|e| Error::fatal(format!("bad enumerator state: {e}")))?;
-            return Ok(Enumerator { pending: pending.into(), done: false });
+            let pending: Vec<(u32, FakeSplit)> = serde_json::from_slice(&state)
+                .map_err(|e| Error::fatal(format!("bad enumerator state: {e}")))?;
+            return Ok(Enumerator {
+                pending: pending.into(),
+                done: false,
+            });
         }
         let tables = tables(options)?;
         let mut pending = VecDeque::new();
@@ -113,19 +162,39 @@ impl Source for FakeSource {
             for (t, table) in tables.iter().enumerate() {
                 let splits = table.split_num.max(1);
                 for s in 0..splits {
-                    let rows = table.row_num / splits + if s + 1 == splits { table.row_num % splits } else { 0 };
-                    let split = FakeSplit { table: t as u32, reader, index: s, rows, offset: 0 };
+                    let rows = table.row_num / splits
+                        + if s + 1 == splits {
+                            table.row_num % splits
+                        } else {
+                            0
+                        };
+                    let split = FakeSplit {
+                        table: t as u32,
+                        reader,
+                        index: s,
+                        rows,
+                        offset: 0,
+                    };
                     pending.push_back((reader, split));
                 }
             }
         }
-        Ok(Enumerator { pending, done: false })
+        Ok(Enumerator {
+            pending,
+            done: false,
+        })
     }
 
     fn reader(options: &Options, _ctx: &TaskContext, restored: Vec<Split>) -> Result<Reader> {
         let tables = tables(options)?;
         let interval = options.i64("split.read-interval")?.unwrap_or(1).max(0) as u64;
-        let mut reader = Reader { tables, splits: VecDeque::new(), no_more: false, interval_ms: interval, started: false };
+        let mut reader = Reader {
+            tables,
+            splits: VecDeque::new(),
+            no_more: false,
+            interval_ms: interval,
+            started: false,
+        };
         reader.add_splits(restored)?;
         Ok(reader)
     }
@@ -147,11 +216,16 @@ impl FakeSplit {
     }
 
     fn to_split(&self) -> Split {
-        Split { id: self.id(), data: serde_json::to_vec(self).unwrap_or_default() }
+        Split {
+            id: self.id(),
+            data: serde_json::to_vec(self).unwrap_or_default(),
+        }
     }
 
     fn seed(&self) -> u64 {
-        (u64::from(self.table) << 48) ^ (u64::from(self.reader) << 32) ^ self.index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        (u64::from(self.table) << 48)
+            ^ (u64::from(self.reader) << 32)
+            ^ self.index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
@@ -162,14 +236,22 @@ pub struct Enumerator {
 
 impl SplitEnumerator for Enumerator {
     fn enumerate(&mut self) -> Result<Enumeration> {
-        let assignments = self.pending.drain(..).map(|(r, s)| (r, s.to_split())).collect();
+        let assignments = self
+            .pending
+            .drain(..)
+            .map(|(r, s)| (r, s.to_split()))
+            .collect();
         self.done = true;
-        Ok(Enumeration { assignments, no_more_splits: true })
+        Ok(Enumeration {
+            assignments,
+            no_more_splits: true,
+        })
     }
 
     fn add_splits_back(&mut self, reader: u32, splits: Vec<Split>) -> Result<()> {
         for s in splits {
-            let split: FakeSplit = serde_json::from_slice(&s.data).map_err(|e| Error::fatal(format!("bad split {}: {e}", s.id)))?;
+            let split: FakeSplit = serde_json::from_slice(&s.data)
+                .map_err(|e| Error::fatal(format!("bad split {}: {e}", s.id)))?;
             self.pending.push_back((reader, split));
         }
         Ok(())
@@ -192,9 +274,15 @@ pub struct Reader {
 impl SplitReader for Reader {
     fn add_splits(&mut self, splits: Vec<Split>) -> Result<()> {
         for s in splits {
-            let split: FakeSplit = serde_json::from_slice(&s.data).map_err(|e| Error::fatal(format!("bad split {}: {e}", s.id)))?;
+            let split: FakeSplit = serde_json::from_slice(&s.data)
+                .map_err(|e| Error::fatal(format!("bad split {}: {e}", s.id)))?;
             if split.table as usize >= self.tables.len() {
-                return Err(Error::fatal(format!("split {} names table {} of {}", s.id, split.table, self.tables.len())));
+                return Err(Error::fatal(format!(
+                    "split {} names table {} of {}",
+                    s.id,
+                    split.table,
+                    self.tables.len()
+                )));
             }
             self.splits.push_back(split);
         }
@@ -207,20 +295,34 @@ impl SplitReader for Reader {
 
     fn poll_next(&mut self, max_rows: u32) -> Result<Poll> {
         let Some(split) = self.splits.front_mut() else {
-            return Ok(if self.no_more { Poll::Finished(None) } else { Poll::Idle });
+            return Ok(if self.no_more {
+                Poll::Finished(None)
+            } else {
+                Poll::Idle
+            });
         };
         if split.offset == 0 && self.started && self.interval_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(self.interval_ms));
         }
         self.started = true;
         let table = &self.tables[split.table as usize];
-        let batch = table.generate(split.table, split.seed(), split.offset, split.rows, u64::from(max_rows.max(1)))?;
+        let batch = table.generate(
+            split.table,
+            split.seed(),
+            split.offset,
+            split.rows,
+            u64::from(max_rows.max(1)),
+        )?;
         split.offset += batch.num_rows as u64;
         if split.offset >= split.rows {
             self.splits.pop_front();
         }
         let finished = self.splits.is_empty() && self.no_more;
-        Ok(if finished { Poll::Finished(Some(batch)) } else { Poll::Batch(batch) })
+        Ok(if finished {
+            Poll::Finished(Some(batch))
+        } else {
+            Poll::Batch(batch)
+        })
     }
 
     fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Split>> {

@@ -3,19 +3,32 @@
 //! and `constraintKeys`.
 
 use serde_json::Value as Json;
-use st_sdk::{ColumnDef, ConstraintKey, ConstraintType, DataType, Error, Field, PrimaryKey, Result, SortOrder, TableSchema};
+use st_sdk::{
+    ColumnDef, ConstraintKey, ConstraintType, DataType, Error, Field, PrimaryKey, Result,
+    SortOrder, TableSchema,
+};
 
 /// Reads a type declaration: a string (`"map<string, int>"`) or an object (a row type).
 pub fn data_type(v: &Json, option: &str) -> Result<DataType> {
     match v {
-        Json::String(s) => DataType::parse(s).map_err(|e| Error::invalid_option(option, e.to_string())),
+        Json::String(s) => {
+            DataType::parse(s).map_err(|e| Error::invalid_option(option, e.to_string()))
+        }
         Json::Object(fields) => Ok(DataType::Row(
             fields
                 .iter()
-                .map(|(name, t)| Ok(Field { name: name.clone(), data_type: data_type(t, &format!("{option}.{name}"))? }))
+                .map(|(name, t)| {
+                    Ok(Field {
+                        name: name.clone(),
+                        data_type: data_type(t, &format!("{option}.{name}"))?,
+                    })
+                })
                 .collect::<Result<_>>()?,
         )),
-        other => Err(Error::invalid_option(option, format!("expected a type name or an object, found {other}"))),
+        other => Err(Error::invalid_option(
+            option,
+            format!("expected a type name or an object, found {other}"),
+        )),
     }
 }
 
@@ -23,14 +36,24 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
     let Json::Object(map) = schema else {
         return Err(Error::invalid_option("schema", "must be an object"));
     };
-    let table = map.get("table").and_then(Json::as_str).unwrap_or("default.default.default").to_string();
+    let table = map
+        .get("table")
+        .and_then(Json::as_str)
+        .unwrap_or("default.default.default")
+        .to_string();
     let mut columns = Vec::new();
     if let Some(fields) = map.get("fields") {
         let Json::Object(fields) = fields else {
-            return Err(Error::invalid_option("schema.fields", "must be an object of `name = type`"));
+            return Err(Error::invalid_option(
+                "schema.fields",
+                "must be an object of `name = type`",
+            ));
         };
         for (name, t) in fields {
-            columns.push(ColumnDef::new(name.clone(), data_type(t, &format!("schema.fields.{name}"))?));
+            columns.push(ColumnDef::new(
+                name.clone(),
+                data_type(t, &format!("schema.fields.{name}"))?,
+            ));
         }
     } else if let Some(cols) = map.get("columns") {
         let Json::Array(cols) = cols else {
@@ -42,34 +65,51 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
                 .get("name")
                 .and_then(Json::as_str)
                 .ok_or_else(|| Error::invalid_option(&at, "needs a `name`"))?;
-            let t = c.get("type").ok_or_else(|| Error::invalid_option(&at, "needs a `type`"))?;
+            let t = c
+                .get("type")
+                .ok_or_else(|| Error::invalid_option(&at, "needs a `type`"))?;
             let mut col = ColumnDef::new(name, data_type(t, &format!("{at}.type"))?);
             col.nullable = c.get("nullable").and_then(Json::as_bool).unwrap_or(true);
-            col.default_value = c.get("defaultValue").filter(|v| !v.is_null()).map(|v| match v {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            });
+            col.default_value = c
+                .get("defaultValue")
+                .filter(|v| !v.is_null())
+                .map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
             col.comment = c.get("comment").and_then(Json::as_str).map(str::to_string);
             columns.push(col);
         }
     } else {
-        return Err(Error::invalid_option("schema", "needs `fields` or `columns`"));
+        return Err(Error::invalid_option(
+            "schema",
+            "needs `fields` or `columns`",
+        ));
     }
-    let primary_key = match map.get("primaryKey") {
-        Some(pk) => Some(PrimaryKey {
-            name: pk.get("name").and_then(Json::as_str).unwrap_or_default().to_string(),
-            columns: pk
-                .get("columnNames")
-                .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
-                .unwrap_or_default(),
-        }),
-        None => None,
-    };
+    let primary_key = map.get("primaryKey").map(|pk| PrimaryKey {
+        name: pk
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        columns: pk
+            .get("columnNames")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    });
     let mut constraint_keys = Vec::new();
     if let Some(Json::Array(keys)) = map.get("constraintKeys") {
         for k in keys {
-            let constraint_type = match k.get("constraintType").and_then(Json::as_str).unwrap_or("INDEX_KEY") {
+            let constraint_type = match k
+                .get("constraintType")
+                .and_then(Json::as_str)
+                .unwrap_or("INDEX_KEY")
+            {
                 "UNIQUE_KEY" => ConstraintType::UniqueKey,
                 "FOREIGN_KEY" => ConstraintType::ForeignKey,
                 _ => ConstraintType::IndexKey,
@@ -80,7 +120,11 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
                 .map(|cols| {
                     cols.iter()
                         .map(|c| {
-                            let name = c.get("columnName").and_then(Json::as_str).unwrap_or_default().to_string();
+                            let name = c
+                                .get("columnName")
+                                .and_then(Json::as_str)
+                                .unwrap_or_default()
+                                .to_string();
                             let sort = match c.get("sortType").and_then(Json::as_str) {
                                 Some("DESC") => SortOrder::Desc,
                                 _ => SortOrder::Asc,
@@ -91,7 +135,11 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
                 })
                 .unwrap_or_default();
             constraint_keys.push(ConstraintKey {
-                name: k.get("constraintName").and_then(Json::as_str).unwrap_or_default().to_string(),
+                name: k
+                    .get("constraintName")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 constraint_type,
                 columns,
             });
@@ -102,6 +150,9 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
         columns,
         primary_key,
         constraint_keys,
-        comment: map.get("comment").and_then(Json::as_str).map(str::to_string),
+        comment: map
+            .get("comment")
+            .and_then(Json::as_str)
+            .map(str::to_string),
     })
 }

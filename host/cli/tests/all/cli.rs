@@ -7,9 +7,16 @@ fn plugin_list_shows_every_builtin_with_its_kind() {
     let out = st_plain(&["plugin", "list"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    for (name, kind) in [("FakeSource", "source"), ("Console", "sink"), ("Assert", "sink"), ("Blackhole", "sink")] {
+    for (name, kind) in [
+        ("FakeSource", "source"),
+        ("Console", "sink"),
+        ("Assert", "sink"),
+        ("Blackhole", "sink"),
+    ] {
         assert!(
-            stdout.lines().any(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == [name, kind]),
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == [name, kind]),
             "{name} {kind} missing:\n{stdout}"
         );
     }
@@ -21,10 +28,22 @@ fn plugin_inspect_prints_options_with_docs_and_defaults() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("kind:     source"), "{stdout}");
-    assert!(stdout.contains("world:    strait:connector/source-plugin@0.1.0"), "{stdout}");
-    let row_num = stdout.lines().find(|l| l.trim_start().starts_with("row.num ")).expect("row.num listed");
-    assert!(row_num.contains("integer") && row_num.contains("default 5"), "{row_num}");
-    assert!(stdout.contains("Rows generated per parallel reader."), "{stdout}");
+    assert!(
+        stdout.contains("world:    strait:connector/source-plugin@0.1.0"),
+        "{stdout}"
+    );
+    let row_num = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("row.num "))
+        .expect("row.num listed");
+    assert!(
+        row_num.contains("integer") && row_num.contains("default 5"),
+        "{row_num}"
+    );
+    assert!(
+        stdout.contains("Rows generated per parallel reader."),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -35,7 +54,10 @@ fn plugin_inspect_refuses_a_core_module() {
     let out = st_plain(&["plugin", "inspect", path.to_str().unwrap()]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("is a core WebAssembly module, not a component"), "{stderr}");
+    assert!(
+        stderr.contains("is a core WebAssembly module, not a component"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -43,7 +65,10 @@ fn a_missing_job_file_is_named() {
     let out = st_plain(&["run", "no/such/job.conf"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("no/such/job.conf: cannot read the job config"), "{stderr}");
+    assert!(
+        stderr.contains("no/such/job.conf: cannot read the job config"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -9,7 +9,10 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// Runs `st` with arguments; the test plugins' directory is passed as `${TEST_PLUGINS}`.
@@ -26,9 +29,16 @@ pub fn st(args: &[&str]) -> Output {
 
 /// Like `st`, without the extra variable (for commands that take no job).
 pub fn st_plain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_st")).args(args).current_dir(root()).output().expect("run st")
+    Command::new(env!("CARGO_BIN_EXE_st"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run st")
 }
 
 pub fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }

@@ -5,8 +5,9 @@
 
 use serde_json::{Value as Json, json};
 use st_sdk::{
-    Batch, Column, ColumnData, ColumnDef, DataType, Describe, Enumeration, Error, OptionSpecs, OptionType, Options,
-    Poll, Result, Source, SourceInfo, Split, SplitEnumerator, SplitReader, TableSchema, TaskContext,
+    Batch, Column, ColumnData, ColumnDef, DataType, Describe, Enumeration, Error, OptionSpecs,
+    OptionType, Options, Poll, Result, Source, SourceInfo, Split, SplitEnumerator, SplitReader,
+    TableSchema, TaskContext,
 };
 
 pub struct Faulty;
@@ -16,10 +17,25 @@ impl Describe for Faulty {
 
     fn options() -> OptionSpecs {
         OptionSpecs::new()
-            .optional("fail_in", OptionType::String, json!("none"), "Where to fail: none, open, reader, poll, panic.")
+            .optional(
+                "fail_in",
+                OptionType::String,
+                json!("none"),
+                "Where to fail: none, open, reader, poll, panic.",
+            )
             .optional("rows", OptionType::Integer, json!(10), "Rows per reader.")
-            .optional("fail_after", OptionType::Integer, json!(0), "Rows to emit before failing in poll.")
-            .optional("message", OptionType::String, Json::Null, "The error message to return.")
+            .optional(
+                "fail_after",
+                OptionType::Integer,
+                json!(0),
+                "Rows to emit before failing in poll.",
+            )
+            .optional(
+                "message",
+                OptionType::String,
+                Json::Null,
+                "The error message to return.",
+            )
     }
 }
 
@@ -37,14 +53,22 @@ impl Source for Faulty {
 
     fn open(options: &Options, ctx: &TaskContext) -> Result<SourceInfo> {
         if mode(options)? == "open" {
-            let msg = options.string("message")?.unwrap_or_else(|| "this source refuses to open".into());
+            let msg = options
+                .string("message")?
+                .unwrap_or_else(|| "this source refuses to open".into());
             return Err(Error::invalid_option("fail_in", msg));
         }
-        Ok(SourceInfo { tables: vec![schema()], bounded: ctx.bounded })
+        Ok(SourceInfo {
+            tables: vec![schema()],
+            bounded: ctx.bounded,
+        })
     }
 
     fn enumerator(_: &Options, ctx: &TaskContext, _: Option<Vec<u8>>) -> Result<Enum> {
-        Ok(Enum { readers: ctx.parallelism, done: false })
+        Ok(Enum {
+            readers: ctx.parallelism,
+            done: false,
+        })
     }
 
     fn reader(options: &Options, _: &TaskContext, _: Vec<Split>) -> Result<Reader> {
@@ -73,10 +97,23 @@ impl SplitEnumerator for Enum {
         let assignments = if self.done {
             Vec::new()
         } else {
-            (0..self.readers).map(|r| (r, Split { id: format!("s{r}"), data: Vec::new() })).collect()
+            (0..self.readers)
+                .map(|r| {
+                    (
+                        r,
+                        Split {
+                            id: format!("s{r}"),
+                            data: Vec::new(),
+                        },
+                    )
+                })
+                .collect()
         };
         self.done = true;
-        Ok(Enumeration { assignments, no_more_splits: true })
+        Ok(Enumeration {
+            assignments,
+            no_more_splits: true,
+        })
     }
     fn add_splits_back(&mut self, _: u32, _: Vec<Split>) -> Result<()> {
         Ok(())
@@ -106,12 +143,22 @@ impl SplitReader for Reader {
     fn poll_next(&mut self, max_rows: u32) -> Result<Poll> {
         if (self.mode == "poll" || self.mode == "panic") && self.emitted >= self.fail_after {
             if self.mode == "panic" {
-                panic!("the faulty source panicked on purpose after {} rows", self.emitted);
+                panic!(
+                    "the faulty source panicked on purpose after {} rows",
+                    self.emitted
+                );
             }
-            return Err(Error::fatal(format!("read failed after {} rows", self.emitted)));
+            return Err(Error::fatal(format!(
+                "read failed after {} rows",
+                self.emitted
+            )));
         }
         if !self.has_split || self.emitted >= self.rows {
-            return Ok(if self.no_more { Poll::Finished(None) } else { Poll::Idle });
+            return Ok(if self.no_more {
+                Poll::Finished(None)
+            } else {
+                Poll::Idle
+            });
         }
         let mut n = (self.rows - self.emitted).min(u64::from(max_rows));
         if self.mode == "poll" || self.mode == "panic" {
@@ -119,7 +166,12 @@ impl SplitReader for Reader {
         }
         let ids: Vec<i64> = (self.emitted..self.emitted + n).map(|i| i as i64).collect();
         self.emitted += n;
-        Ok(Poll::Batch(Batch { table: 0, num_rows: n as usize, row_kinds: None, columns: vec![Column::new(ColumnData::Int64(ids))] }))
+        Ok(Poll::Batch(Batch {
+            table: 0,
+            num_rows: n as usize,
+            row_kinds: None,
+            columns: vec![Column::new(ColumnData::Int64(ids))],
+        }))
     }
     fn snapshot_state(&mut self, _: u64) -> Result<Vec<Split>> {
         Ok(Vec::new())

@@ -1,0 +1,28 @@
+# Every task a person runs. `.ci/run` calls the same commands.
+
+default:
+    @just --list
+
+# Build the built-in and test plugins for wasm32-wasip2 (the `st` build does this too).
+build-plugins:
+    cd plugins && cargo build --release --locked --target wasm32-wasip2 --target-dir ../target/plugins
+
+# Run the example job in local mode.
+run-example:
+    cargo run --release -p st-cli -- run conf/examples/fake_to_console.conf
+
+# Run every test.
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all --check
+    cd plugins && cargo fmt --all --check
+    cd sdk && cargo fmt --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cd plugins && cargo clippy --target wasm32-wasip2 --target-dir ../target/plugins -- -D warnings
+
+# Benchmarks: wasm pipeline vs the same pipeline in native Rust.
+bench:
+    cargo run --release -p st-bench
