@@ -470,8 +470,13 @@ mod source_impl {
 #[macro_export]
 macro_rules! export_source {
     ($t:ty) => {
-        type __StraitSourceExport = $crate::SourceExport<$t>;
-        $crate::source_world::export_source_world!(__StraitSourceExport with_types_in $crate::source_world);
+        // Only a wasm build exports anything: natively the plugin is an ordinary library
+        // (for unit tests and native baselines).
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __StraitSourceExport = $crate::SourceExport<$t>;
+            $crate::source_world::export_source_world!(__StraitSourceExport with_types_in $crate::source_world);
+        };
     };
 }
 
@@ -537,8 +542,13 @@ mod transform_impl {
 #[macro_export]
 macro_rules! export_transform {
     ($t:ty) => {
-        type __StraitTransformExport = $crate::TransformExport<$t>;
-        $crate::transform_world::export_transform_world!(__StraitTransformExport with_types_in $crate::transform_world);
+        // Only a wasm build exports anything: natively the plugin is an ordinary library
+        // (for unit tests and native baselines).
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __StraitTransformExport = $crate::TransformExport<$t>;
+            $crate::transform_world::export_transform_world!(__StraitTransformExport with_types_in $crate::transform_world);
+        };
     };
 }
 
@@ -691,7 +701,12 @@ mod sink_impl {
 #[macro_export]
 macro_rules! export_sink {
     ($t:ty) => {
-        type __StraitSinkExport = $crate::SinkExport<$t>;
-        $crate::sink_world::export_sink_world!(__StraitSinkExport with_types_in $crate::sink_world);
+        // Only a wasm build exports anything: natively the plugin is an ordinary library
+        // (for unit tests and native baselines).
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __StraitSinkExport = $crate::SinkExport<$t>;
+            $crate::sink_world::export_sink_world!(__StraitSinkExport with_types_in $crate::sink_world);
+        };
     };
 }

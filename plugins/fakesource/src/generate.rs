@@ -10,6 +10,64 @@ use st_sdk::{
 
 use crate::schema;
 
+/// The generator's random numbers: xoshiro256++ (64-bit operations only, so it is as fast in
+/// wasm as natively), with the few range helpers FakeSource needs. Ranges map by modulo, which
+/// is slightly biased for spans that do not divide 2^64 — fine for fake data.
+pub struct Rng(rand_xoshiro::Xoshiro256PlusPlus);
+
+/// 64 symbols so six random bits pick one with shifts only (wasm has no cheap division);
+/// `a` and `b` appear twice, a small bias that fake data can afford.
+const ALPHANUMERIC: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyzab";
+
+impl Rng {
+    pub fn with_seed(seed: u64) -> Rng {
+        use rand_core::SeedableRng as _;
+        Rng(rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed))
+    }
+
+    fn u64(&mut self) -> u64 {
+        use rand_core::Rng as _;
+        self.0.next_u64()
+    }
+
+    fn bool(&mut self) -> bool {
+        self.u64() & 1 == 1
+    }
+
+    fn f64(&mut self) -> f64 {
+        (self.u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A value in `0..n` (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.u64() % n as u64) as usize
+    }
+
+    /// A value in `lo..=hi`.
+    fn i64_in(&mut self, lo: i64, hi: i64) -> i64 {
+        let span = hi.wrapping_sub(lo) as u64;
+        if span == u64::MAX {
+            return self.u64() as i64;
+        }
+        let n = span + 1;
+        let offset = if n.is_power_of_two() { self.u64() & (n - 1) } else { self.u64() % n };
+        lo.wrapping_add(offset as i64)
+    }
+
+    /// Appends `n` random alphanumeric characters, ten from each 64-bit draw.
+    fn alphanumeric(&mut self, n: usize, out: &mut Vec<u8>) {
+        let mut left = n;
+        while left > 0 {
+            let mut x = self.u64();
+            for _ in 0..left.min(10) {
+                out.push(ALPHANUMERIC[(x & 63) as usize]);
+                x >>= 6;
+            }
+            left -= left.min(10);
+        }
+    }
+}
+
 /// How values of one numeric type are drawn.
 #[derive(Debug, Clone)]
 enum Numbers {
@@ -289,7 +347,7 @@ impl TableGen {
                 .collect();
             return Batch::from_rows(table, &self.schema.row_type(), &chunk).map_err(Error::fatal);
         }
-        let mut rng = fastrand::Rng::with_seed(seed ^ offset.wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut rng = Rng::with_seed(seed ^ offset.wrapping_mul(0xA076_1D64_78BD_642F));
         let columns = self
             .schema
             .columns
@@ -310,25 +368,25 @@ impl TableGen {
         })
     }
 
-    fn pick_num(&self, spec: &Numbers, rng: &mut fastrand::Rng) -> f64 {
+    fn pick_num(&self, spec: &Numbers, rng: &mut Rng) -> f64 {
         match spec {
             Numbers::Range(min, max) => min + (max - min) * rng.f64(),
-            Numbers::Template(values) => values[rng.usize(..values.len())],
+            Numbers::Template(values) => values[rng.below(values.len())],
         }
     }
 
-    fn pick_int(&self, spec: &Numbers, rng: &mut fastrand::Rng, lo: i64, hi: i64) -> i64 {
+    fn pick_int(&self, spec: &Numbers, rng: &mut Rng, lo: i64, hi: i64) -> i64 {
         match spec {
             Numbers::Range(min, max) => {
                 let (a, b) = ((*min as i64).clamp(lo, hi), (*max as i64).clamp(lo, hi));
-                if a >= b { a } else { rng.i64(a..=b) }
+                if a >= b { a } else { rng.i64_in(a, b) }
             }
-            Numbers::Template(values) => (values[rng.usize(..values.len())] as i64).clamp(lo, hi),
+            Numbers::Template(values) => (values[rng.below(values.len())] as i64).clamp(lo, hi),
         }
     }
 
     /// A column of `n` generated values; flat types are built directly into their buffers.
-    fn column(&self, t: &DataType, n: usize, rng: &mut fastrand::Rng) -> Result<Column> {
+    fn column(&self, t: &DataType, n: usize, rng: &mut Rng) -> Result<Column> {
         let data = match t {
             DataType::Null => ColumnData::Null(n),
             DataType::Boolean => ColumnData::Boolean((0..n).map(|_| rng.bool()).collect()),
@@ -369,14 +427,12 @@ impl TableGen {
                 match &self.strings {
                     Some(t) if !t.is_empty() => {
                         for _ in 0..n {
-                            out.push(t[rng.usize(..t.len())].as_bytes());
+                            out.push(t[rng.below(t.len())].as_bytes());
                         }
                     }
                     _ => {
                         for _ in 0..n {
-                            for _ in 0..self.string_length {
-                                out.data.push(rng.alphanumeric() as u8);
-                            }
+                            rng.alphanumeric(self.string_length, &mut out.data);
                             out.offsets.push(out.data.len() as u32);
                         }
                     }
@@ -395,7 +451,7 @@ impl TableGen {
     }
 
     /// One generated value, for nested and temporal types.
-    fn value(&self, t: &DataType, rng: &mut fastrand::Rng) -> Value {
+    fn value(&self, t: &DataType, rng: &mut Rng) -> Value {
         match t {
             DataType::Null => Value::Null,
             DataType::Boolean => Value::Boolean(rng.bool()),
@@ -417,27 +473,27 @@ impl TableGen {
             DataType::Double => Value::Double(self.pick_num(&self.double, rng)),
             DataType::Decimal { precision, scale } => {
                 let digits = u32::from(*precision).min(18);
-                let v = rng.i64(0..10i64.pow(digits));
+                let v = rng.i64_in(0, 10i64.pow(digits) - 1);
                 Value::Decimal(i128::from(v), *scale)
             }
             DataType::String => match &self.strings {
-                Some(t) if !t.is_empty() => Value::String(t[rng.usize(..t.len())].clone()),
-                _ => Value::String(
-                    (0..self.string_length)
-                        .map(|_| rng.alphanumeric())
-                        .collect(),
-                ),
+                Some(t) if !t.is_empty() => Value::String(t[rng.below(t.len())].clone()),
+                _ => {
+                    let mut buf = Vec::with_capacity(self.string_length);
+                    rng.alphanumeric(self.string_length, &mut buf);
+                    Value::String(String::from_utf8_lossy(&buf).into_owned())
+                }
             },
-            DataType::Bytes => Value::Bytes(
-                (0..self.bytes_length)
-                    .map(|_| rng.alphanumeric() as u8)
-                    .collect(),
-            ),
+            DataType::Bytes => {
+                let mut buf = Vec::with_capacity(self.bytes_length);
+                rng.alphanumeric(self.bytes_length, &mut buf);
+                Value::Bytes(buf)
+            }
             DataType::Date => {
-                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut fastrand::Rng| {
+                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut Rng| {
                     match parts {
-                        Some(v) if !v.is_empty() => v[rng.usize(..v.len())],
-                        _ => rng.i64(lo..=hi),
+                        Some(v) if !v.is_empty() => v[rng.below(v.len())],
+                        _ => rng.i64_in(lo, hi),
                     }
                 };
                 let y = pick(&self.date_parts[0], 2000, 2030, rng) as i32;
@@ -474,10 +530,10 @@ impl TableGen {
         }
     }
 
-    fn time_of_day(&self, rng: &mut fastrand::Rng) -> i64 {
-        let pick = |parts: &Option<Vec<i64>>, hi: i64, rng: &mut fastrand::Rng| match parts {
-            Some(v) if !v.is_empty() => v[rng.usize(..v.len())],
-            _ => rng.i64(0..hi),
+    fn time_of_day(&self, rng: &mut Rng) -> i64 {
+        let pick = |parts: &Option<Vec<i64>>, hi: i64, rng: &mut Rng| match parts {
+            Some(v) if !v.is_empty() => v[rng.below(v.len())],
+            _ => rng.i64_in(0, hi - 1),
         };
         let h = pick(&self.time_parts[0], 24, rng);
         let m = pick(&self.time_parts[1], 60, rng);

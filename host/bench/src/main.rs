@@ -1,0 +1,110 @@
+//! `just bench`: FakeSource (id bigint, name string(16), score double) → a discarding sink,
+//! run as wasm plugins through the engine and as the same generator compiled natively into a
+//! loop that drops each batch, at parallelism 1 and 2, in the same process. Prints rows/s, MB/s
+//! and the wasm/native ratio. Rows per run: `ST_BENCH_ROWS` (default 20,000,000).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use st_engine::Engine;
+use st_runtime::{PluginSource, Runtime, RuntimeConfig};
+use st_sdk::{Describe, Options, Poll, Source, SplitEnumerator, SplitReader, TaskContext};
+
+const BATCH: u32 = st_engine::BATCH_ROWS;
+
+fn source_options(rows_per_reader: u64) -> serde_json::Value {
+    serde_json::json!({
+        "row.num": rows_per_reader,
+        "split.num": 1,
+        "string.length": 16,
+        "schema": { "fields": { "id": "bigint", "name": "string", "score": "double" } }
+    })
+}
+
+/// The wasm pipeline through the engine; returns (seconds, rows, bytes).
+async fn wasm_run(engine: &Engine, rows: u64, parallelism: u32) -> (f64, u64, u64) {
+    let job = format!(
+        "env {{ parallelism = {parallelism}, job.mode = BATCH }}\nsource {{ FakeSource {} }}\nsink {{ Blackhole {{}} }}\n",
+        source_options(rows / u64::from(parallelism))
+    );
+    let job = st_job::load_str("bench.conf", &job, &HashMap::new(), &|_| None).expect("bench job parses");
+    let prepared = engine.prepare(&job, st_engine::new_job_id()).await.expect("bench job is valid");
+    let t = Instant::now();
+    let report = engine.run(prepared).await.expect("bench job runs");
+    (t.elapsed().as_secs_f64(), report.total_written(), report.bytes_read)
+}
+
+/// The same pipeline in native Rust: the FakeSource code compiled for the host, one thread per
+/// reader, each batch dropped.
+fn native_run(rows: u64, parallelism: u32) -> (f64, u64, u64) {
+    let json = source_options(rows / u64::from(parallelism)).to_string();
+    let options = Options::parse(&json, st_plugin_fakesource::FakeSource::options()).expect("options");
+    let ctx = |subtask| TaskContext {
+        job_id: "bench".into(),
+        job_name: "bench".into(),
+        plugin_path: "source[0](FakeSource)".into(),
+        subtask,
+        parallelism,
+        bounded: true,
+    };
+    let t = Instant::now();
+    let mut enumerator = st_plugin_fakesource::FakeSource::enumerator(&options, &ctx(0), None).expect("enumerator");
+    let plan = enumerator.enumerate().expect("splits");
+    let handles: Vec<_> = (0..parallelism)
+        .map(|r| {
+            let splits: Vec<_> = plan.assignments.iter().filter(|(reader, _)| *reader == r).map(|(_, s)| s.clone()).collect();
+            let options = options.clone();
+            let c = ctx(r);
+            std::thread::spawn(move || {
+                let mut reader = st_plugin_fakesource::FakeSource::reader(&options, &c, Vec::new()).expect("reader");
+                reader.add_splits(splits).expect("splits");
+                reader.no_more_splits();
+                let (mut rows, mut bytes) = (0u64, 0u64);
+                loop {
+                    match reader.poll_next(BATCH).expect("poll") {
+                        Poll::Batch(b) | Poll::Finished(Some(b)) => {
+                            rows += b.num_rows as u64;
+                            bytes += b.byte_size() as u64;
+                            black_box(b);
+                        }
+                        Poll::Finished(None) => break,
+                        Poll::Idle => {}
+                    }
+                }
+                (rows, bytes)
+            })
+        })
+        .collect();
+    let (mut rows, mut bytes) = (0, 0);
+    for h in handles {
+        let (r, b) = h.join().expect("reader thread");
+        rows += r;
+        bytes += b;
+    }
+    (t.elapsed().as_secs_f64(), rows, bytes)
+}
+
+fn main() {
+    let rows: u64 = std::env::var("ST_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000_000);
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    for b in st_builtin::BUILTINS {
+        runtime.register(b.name, PluginSource::Builtin(b.wasm));
+    }
+    let engine = Engine::new(Arc::new(runtime));
+    // Warm-up: compile the components once.
+    tokio.block_on(wasm_run(&engine, 100_000, 1));
+    println!("FakeSource (id bigint, name string(16), score double) -> discarding sink, {rows} rows per run");
+    println!("{:<10} {:>4} {:>12} {:>10} {:>8}", "pipeline", "par", "rows/s", "MB/s", "ratio");
+    for parallelism in [1u32, 2] {
+        let (ns, nr, nb) = native_run(rows, parallelism);
+        let (ws, wr, wb) = tokio.block_on(wasm_run(&engine, rows, parallelism));
+        assert_eq!(nr, wr, "both pipelines move the same rows");
+        let native = nr as f64 / ns;
+        let wasm = wr as f64 / ws;
+        println!("{:<10} {:>4} {:>12.0} {:>10.1} {:>8}", "native", parallelism, native, nb as f64 / ns / 1e6, "");
+        println!("{:<10} {:>4} {:>12.0} {:>10.1} {:>7.0}%", "wasm", parallelism, wasm, wb as f64 / ws / 1e6, wasm / native * 100.0);
+    }
+}
