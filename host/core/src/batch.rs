@@ -230,12 +230,21 @@ impl Column {
                 offsets_ok(&v.offsets, v.data.len())?;
                 // Validate the used bytes once, then check every value starts and ends on a
                 // character boundary: together that makes each value valid UTF-8.
-                let (start, end) = (v.offsets.first().copied().unwrap_or(0) as usize, v.offsets.last().copied().unwrap_or(0) as usize);
-                let text = std::str::from_utf8(&v.data[start.min(end)..end]).map_err(|e| {
-                    format!("not valid UTF-8 at byte {}", start + e.valid_up_to())
-                })?;
-                if let Some(i) = v.offsets.iter().position(|o| !text.is_char_boundary((*o as usize).saturating_sub(start))) {
-                    return Err(format!("row {} is not valid UTF-8 (it splits a character)", i.saturating_sub(1)));
+                let (start, end) = (
+                    v.offsets.first().copied().unwrap_or(0) as usize,
+                    v.offsets.last().copied().unwrap_or(0) as usize,
+                );
+                let text = std::str::from_utf8(&v.data[start.min(end)..end])
+                    .map_err(|e| format!("not valid UTF-8 at byte {}", start + e.valid_up_to()))?;
+                if let Some(i) = v
+                    .offsets
+                    .iter()
+                    .position(|o| !text.is_char_boundary((*o as usize).saturating_sub(start)))
+                {
+                    return Err(format!(
+                        "row {} is not valid UTF-8 (it splits a character)",
+                        i.saturating_sub(1)
+                    ));
                 }
                 Ok(())
             }

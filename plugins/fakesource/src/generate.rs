@@ -50,7 +50,11 @@ impl Rng {
             return self.u64() as i64;
         }
         let n = span + 1;
-        let offset = if n.is_power_of_two() { self.u64() & (n - 1) } else { self.u64() % n };
+        let offset = if n.is_power_of_two() {
+            self.u64() & (n - 1)
+        } else {
+            self.u64() % n
+        };
         lo.wrapping_add(offset as i64)
     }
 
@@ -490,11 +494,9 @@ impl TableGen {
                 Value::Bytes(buf)
             }
             DataType::Date => {
-                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut Rng| {
-                    match parts {
-                        Some(v) if !v.is_empty() => v[rng.below(v.len())],
-                        _ => rng.i64_in(lo, hi),
-                    }
+                let pick = |parts: &Option<Vec<i64>>, lo: i64, hi: i64, rng: &mut Rng| match parts {
+                    Some(v) if !v.is_empty() => v[rng.below(v.len())],
+                    _ => rng.i64_in(lo, hi),
                 };
                 let y = pick(&self.date_parts[0], 2000, 2030, rng) as i32;
                 let m = pick(&self.date_parts[1], 1, 12, rng) as u32;
