@@ -12,6 +12,13 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("console", "Console", "Sink"),
     ("assert", "Assert", "Sink"),
     ("blackhole", "Blackhole", "Sink"),
+    ("copy", "Copy", "Transform"),
+    ("field_mapper", "FieldMapper", "Transform"),
+    ("filter", "Filter", "Transform"),
+    ("filter_rowkind", "FilterRowKind", "Transform"),
+    ("replace", "Replace", "Transform"),
+    ("rowkind_extractor", "RowKindExtractor", "Transform"),
+    ("split", "Split", "Transform"),
 ];
 
 fn main() {

@@ -210,6 +210,46 @@ pub trait Describe {
     fn options() -> OptionSpecs;
 }
 
+/// The position of field `name` in `table`, or an error on `option` that lists the fields the
+/// table has.
+pub fn field_index(table: &TableSchema, name: &str, option: &str) -> Result<usize> {
+    table.index_of(name).ok_or_else(|| {
+        Error::invalid_option(
+            option,
+            format!(
+                "table {} has no field `{name}`; its fields: {}",
+                table.table_path,
+                table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// A list option of strings (e.g. `include_fields = [a, b]`).
+pub fn string_list(options: &Options, name: &str) -> Result<Option<Vec<String>>> {
+    Ok(match options.list(name)? {
+        None => None,
+        Some(items) => Some(
+            items
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s),
+                    serde_json::Value::Number(n) => Ok(n.to_string()),
+                    other => Err(Error::invalid_option(
+                        name,
+                        format!("expected a list of names, found {other}"),
+                    )),
+                })
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
 fn info<T: Describe>(kind: PluginKind) -> wit::PluginInfo {
     wit::PluginInfo {
         name: T::NAME.to_string(),

@@ -292,6 +292,66 @@ impl Column {
     }
 }
 
+impl Column {
+    /// The rows where `keep` is true, in order. `t` is the column's type.
+    pub fn filter(&self, keep: &[bool], t: &DataType) -> Column {
+        fn pick<T: Clone>(v: &[T], keep: &[bool]) -> Vec<T> {
+            v.iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| x.clone())
+                .collect()
+        }
+        let data = match &self.data {
+            ColumnData::Null(_) => ColumnData::Null(keep.iter().filter(|k| **k).count()),
+            ColumnData::Boolean(v) => ColumnData::Boolean(pick(v, keep)),
+            ColumnData::Int8(v) => ColumnData::Int8(pick(v, keep)),
+            ColumnData::Int16(v) => ColumnData::Int16(pick(v, keep)),
+            ColumnData::Int32(v) => ColumnData::Int32(pick(v, keep)),
+            ColumnData::Int64(v) => ColumnData::Int64(pick(v, keep)),
+            ColumnData::Float32(v) => ColumnData::Float32(pick(v, keep)),
+            ColumnData::Float64(v) => ColumnData::Float64(pick(v, keep)),
+            ColumnData::Decimal(v) => ColumnData::Decimal(pick(v, keep)),
+            ColumnData::Utf8(v) | ColumnData::Binary(v) => {
+                let mut out = VarWidth::with_capacity(v.len(), v.data.len());
+                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                    out.push(v.get(i));
+                }
+                if matches!(self.data, ColumnData::Utf8(_)) {
+                    ColumnData::Utf8(out)
+                } else {
+                    ColumnData::Binary(out)
+                }
+            }
+            _ => {
+                let values: Vec<Value> = keep
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| **k)
+                    .map(|(i, _)| self.value(i, t))
+                    .collect();
+                return Column::from_values(t, &values).unwrap_or_else(|_| Column::empty(t));
+            }
+        };
+        let validity = self.validity.as_ref().map(|_| {
+            let kept: Vec<bool> = keep
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| **k)
+                .map(|(i, _)| !self.is_null(i))
+                .collect();
+            let mut bits = vec![0u8; kept.len().div_ceil(8)];
+            for (i, valid) in kept.iter().enumerate() {
+                if *valid {
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+            }
+            bits
+        });
+        Column { validity, data }
+    }
+}
+
 impl ColumnData {
     /// The physical kind's name, for messages.
     pub fn kind_name(&self) -> &'static str {
@@ -633,6 +693,28 @@ impl Batch {
         Ok(())
     }
 
+    /// The rows where `keep` is true (one flag per row), with their row kinds.
+    pub fn filter_rows(&self, keep: &[bool], types: &[DataType]) -> Batch {
+        let kept = keep.iter().filter(|k| **k).count();
+        Batch {
+            table: self.table,
+            num_rows: kept,
+            row_kinds: self.row_kinds.as_ref().map(|k| {
+                k.iter()
+                    .zip(keep)
+                    .filter(|(_, keep)| **keep)
+                    .map(|(k, _)| *k)
+                    .collect()
+            }),
+            columns: self
+                .columns
+                .iter()
+                .zip(types)
+                .map(|(c, t)| c.filter(keep, t))
+                .collect(),
+        }
+    }
+
     /// An approximate size in bytes of the batch's buffers.
     pub fn byte_size(&self) -> usize {
         fn col(c: &Column) -> usize {
@@ -683,6 +765,51 @@ mod tests {
         col.check(&t, 3).unwrap();
         let back: Vec<Value> = (0..3).map(|i| col.value(i, &t)).collect();
         assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn filter_keeps_chosen_rows_with_nulls_and_kinds() {
+        let types = vec![DataType::Int, DataType::parse("array<string>").unwrap()];
+        let rows = vec![
+            (
+                RowKind::Insert,
+                vec![Value::Int(1), Value::Array(vec![Value::String("a".into())])],
+            ),
+            (RowKind::Delete, vec![Value::Null, Value::Null]),
+            (
+                RowKind::UpdateAfter,
+                vec![Value::Int(3), Value::Array(vec![])],
+            ),
+        ];
+        let b = Batch::from_rows(0, &types, &rows).unwrap();
+        let f = b.filter_rows(&[false, true, true], &types);
+        f.check(&types, &["a".into(), "b".into()]).unwrap();
+        assert_eq!(f.num_rows, 2);
+        assert_eq!(f.row(0, &types), vec![Value::Null, Value::Null]);
+        assert_eq!(f.row(1, &types), vec![Value::Int(3), Value::Array(vec![])]);
+        assert_eq!(f.row_kind(1), RowKind::UpdateAfter);
+    }
+
+    #[test]
+    fn utf8_check_catches_a_value_that_splits_a_character() {
+        let col = Column::new(ColumnData::Utf8(VarWidth {
+            offsets: vec![0, 1, 2],
+            data: "é".as_bytes().to_vec(),
+        }));
+        assert!(
+            col.check(&DataType::String, 2)
+                .unwrap_err()
+                .contains("splits a character")
+        );
+        let bad = Column::new(ColumnData::Utf8(VarWidth {
+            offsets: vec![0, 1],
+            data: vec![0xff],
+        }));
+        assert!(
+            bad.check(&DataType::String, 1)
+                .unwrap_err()
+                .contains("not valid UTF-8")
+        );
     }
 
     #[test]
