@@ -19,6 +19,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("replace", "Replace", "Transform"),
     ("rowkind_extractor", "RowKindExtractor", "Transform"),
     ("split", "Split", "Transform"),
+    ("sql", "Sql", "Transform"),
 ];
 
 fn main() {
