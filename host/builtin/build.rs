@@ -20,6 +20,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("rowkind_extractor", "RowKindExtractor", "Transform"),
     ("split", "Split", "Transform"),
     ("sql", "Sql", "Transform"),
+    ("jsonpath", "JsonPath", "Transform"),
 ];
 
 fn main() {
