@@ -25,8 +25,18 @@ fn source_options(rows_per_reader: u64) -> serde_json::Value {
 
 /// The wasm pipeline through the engine; returns (seconds, rows, bytes).
 async fn wasm_run(engine: &Engine, rows: u64, parallelism: u32) -> (f64, u64, u64) {
+    wasm_run_with(engine, rows, parallelism, "").await
+}
+
+/// Like `wasm_run`, with a `transform { ... }` body between source and sink.
+async fn wasm_run_with(
+    engine: &Engine,
+    rows: u64,
+    parallelism: u32,
+    transforms: &str,
+) -> (f64, u64, u64) {
     let job = format!(
-        "env {{ parallelism = {parallelism}, job.mode = BATCH }}\nsource {{ FakeSource {} }}\nsink {{ Blackhole {{}} }}\n",
+        "env {{ parallelism = {parallelism}, job.mode = BATCH }}\nsource {{ FakeSource {} }}\ntransform {{ {transforms} }}\nsink {{ Blackhole {{}} }}\n",
         source_options(rows / u64::from(parallelism))
     );
     let job =
@@ -200,5 +210,57 @@ fn main() {
             wb as f64 / ws / 1e6,
             wasm / native * 100.0
         );
+    }
+    transforms(&tokio, &engine, rows / 2);
+}
+
+/// The cost of transforms: the same wasm pipeline with and without them, parallelism 1.
+fn transforms(tokio: &tokio::runtime::Runtime, engine: &Engine, rows: u64) {
+    let cases = [
+        ("none", ""),
+        ("Copy", "Copy { fields { name2 = name } }"),
+        (
+            "Replace",
+            "Replace { replace_field = name, pattern = \"a\", replacement = \"b\" }",
+        ),
+        (
+            "FieldMapper",
+            "FieldMapper { field_mapper { id = key, name = label, score = points } }",
+        ),
+        (
+            "Copy -> Replace -> FieldMapper",
+            "Copy { plugin_output = t1, fields { name2 = name } }\n\
+             Replace { plugin_input = t1, plugin_output = t2, replace_field = name, pattern = \"a\", replacement = \"b\" }\n\
+             FieldMapper { plugin_input = t2, field_mapper { id = key, name = label, name2 = label2, score = points } }",
+        ),
+        (
+            "Sql (projection, WHERE, 3 functions)",
+            "Sql { query = \"select id, upper(name) as name, round(score, 2) as score, length(name) as len from t where id % 2 = 0\" }",
+        ),
+    ];
+    println!(
+        "\nTransforms, parallelism 1, {rows} rows (cost = time per input row beyond the plain pipeline)"
+    );
+    println!(
+        "{:<38} {:>12} {:>12} {:>10}",
+        "transforms", "rows/s", "ns/row", "slower by"
+    );
+    let mut base = 0.0;
+    for (name, body) in cases {
+        let (secs, _, _) = tokio.block_on(wasm_run_with(engine, rows, 1, body));
+        let rate = rows as f64 / secs;
+        if name == "none" {
+            base = rate;
+            println!("{:<38} {:>12.0} {:>12} {:>10}", name, rate, "-", "-");
+        } else {
+            let cost = 1e9 / rate - 1e9 / base;
+            println!(
+                "{:<38} {:>12.0} {:>12.1} {:>9.0}%",
+                name,
+                rate,
+                cost,
+                (1.0 - rate / base) * 100.0
+            );
+        }
     }
 }

@@ -104,12 +104,30 @@ impl Transform for Replace {
             for i in 0..values.len() {
                 let s =
                     std::str::from_utf8(values.get(i)).map_err(|e| Error::fatal(e.to_string()))?;
-                let replaced = match &self.regex {
-                    Some(re) if self.first => re.replace(s, self.replacement.as_str()),
-                    Some(re) => re.replace_all(s, self.replacement.as_str()),
-                    None => std::borrow::Cow::Owned(s.replace(&self.pattern, &self.replacement)),
-                };
-                out.push(replaced.as_bytes());
+                match &self.regex {
+                    Some(re) => {
+                        let replaced = if self.first {
+                            re.replace(s, self.replacement.as_str())
+                        } else {
+                            re.replace_all(s, self.replacement.as_str())
+                        };
+                        out.data.extend_from_slice(replaced.as_bytes());
+                    }
+                    None => {
+                        // Write the pieces straight into the output buffer: no per-row string.
+                        let mut last = 0;
+                        for (at, _) in s.match_indices(self.pattern.as_str()) {
+                            out.data.extend_from_slice(&s.as_bytes()[last..at]);
+                            out.data.extend_from_slice(self.replacement.as_bytes());
+                            last = at + self.pattern.len();
+                        }
+                        out.data.extend_from_slice(&s.as_bytes()[last..]);
+                    }
+                }
+                out.offsets.push(
+                    u32::try_from(out.data.len())
+                        .map_err(|_| Error::fatal("batch over 4 GiB of text"))?,
+                );
             }
             col.data = ColumnData::Utf8(out);
         }
