@@ -78,3 +78,31 @@ fn a_bad_variable_argument_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("`-i novalue` is not KEY=VALUE"), "{stderr}");
 }
+
+#[test]
+fn plugin_inspect_shows_transform_options() {
+    for (name, option, doc) in [
+        ("Sql", "query", "select <expressions> from <input table>"),
+        ("Replace", "replace_first", "Replace only the first match"),
+        (
+            "JsonPath",
+            "row_error_handle_way",
+            "FAIL the job or SKIP the row",
+        ),
+        (
+            "RowKindExtractor",
+            "transform_type",
+            "SHORT (+I, -U, +U, -D)",
+        ),
+    ] {
+        let out = st_plain(&["plugin", "inspect", name]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert!(stdout.contains("kind:     transform"), "{name}: {stdout}");
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(option)),
+            "{name} lacks {option}: {stdout}"
+        );
+        assert!(stdout.contains(doc), "{name} lacks doc `{doc}`: {stdout}");
+    }
+}
