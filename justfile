@@ -11,8 +11,10 @@ build-plugins:
 run-example:
     cargo run --release -p st-cli -- run conf/examples/fake_to_console.conf
 
-# Run every test.
+# Run every test: the plugins' and SDK's unit tests natively, then the workspace.
 test:
+    cd plugins && cargo test --locked --target-dir ../target/plugins-native
+    cd sdk && cargo test --target-dir ../target/sdk-native
     cargo test --workspace
 
 # Formatting and lints, as CI checks them.
