@@ -67,6 +67,8 @@ async fn wasm_source_only(engine: &Engine, rows: u64) -> (f64, u64) {
         subtask: 0,
         parallelism: 1,
         bounded: true,
+        sandbox: std::sync::Arc::new(rt.default_sandbox()),
+        cancel: Default::default(),
     };
     let info = rt.open_source(&plugin, &options, &ctx).await.expect("open");
     let mut e = rt

@@ -22,6 +22,9 @@ use st_runtime::{PluginSource, Runtime, RuntimeConfig};
     about = "Strait: data synchronization with WebAssembly connectors"
 )]
 struct Cli {
+    /// The engine config (default: $ST_CONFIG, $STRAIT_HOME/conf/st.yaml, ./conf/st.yaml).
+    #[arg(long = "st-config", value_name = "FILE", global = true)]
+    st_config: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -82,12 +85,18 @@ enum Cmd {
 enum PluginCmd {
     /// List the available plugins.
     List,
-    /// Show a plugin's kind, version and options (by name or `.wasm` path).
+    /// Show a plugin's kind, version, world, options, size, compile time and cache state
+    /// (by name, `.wasm` path or URL).
     Inspect { plugin: String },
 }
 
-fn runtime() -> anyhow::Result<Arc<Runtime>> {
-    let rt = Runtime::new(RuntimeConfig::default())?;
+/// Reads the engine config (exit 2 with file:line when it is wrong) and starts the runtime.
+fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> {
+    let conf = st_conf::EngineConfig::discover(st_config)?;
+    for n in &conf.notices {
+        eprintln!("notice: {n}");
+    }
+    let rt = Runtime::new(RuntimeConfig::from(&conf))?;
     for b in st_builtin::BUILTINS {
         rt.register(b.name, PluginSource::Builtin(b.wasm));
     }
@@ -123,11 +132,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let conf = cli.st_config.as_deref();
     match cli.command {
-        Cmd::Run(args) => run_job(&args, false).await,
-        Cmd::Check(args) => run_job(&args, true).await,
+        Cmd::Run(args) => run_job(conf, &args, false).await,
+        Cmd::Check(args) => run_job(conf, &args, true).await,
         Cmd::Plugin(PluginCmd::List) => {
-            let rt = runtime()?;
+            let rt = runtime(conf)?;
             println!("{:<14} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
             for b in st_builtin::BUILTINS {
                 let p = rt.load(b.name).await?;
@@ -136,11 +146,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     p.info.name, p.info.kind, p.info.version
                 );
             }
+            for (name, path) in rt.dir_plugins() {
+                match rt.load(&path.display().to_string()).await {
+                    Ok(p) => println!(
+                        "{:<14} {:<10} {:<8} {}",
+                        name,
+                        p.info.kind,
+                        p.info.version,
+                        path.display()
+                    ),
+                    Err(e) => println!("{name:<14} {:<10} {:<8} {}: {e}", "broken", "-", path.display()),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Plugin(PluginCmd::Inspect { plugin }) => {
-            let rt = runtime()?;
-            let p = rt.load(&plugin).await?;
+            let rt = runtime(conf)?;
+            let loaded = rt
+                .load_ref(st_runtime::PluginRef {
+                    name: &plugin,
+                    ..Default::default()
+                })
+                .await?;
+            let p = &loaded.plugin;
             println!("name:     {}", p.info.name);
             println!("kind:     {}", p.info.kind);
             println!("version:  {}", p.info.version);
@@ -148,7 +176,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("source:   {}", p.origin);
             println!("size:     {} bytes", p.size);
             println!("sha256:   {}", p.sha256);
-            println!("compiled: {:.1} ms", p.compile_time.as_secs_f64() * 1000.0);
+            println!(
+                "compiled: {:.1} ms ({})",
+                p.compile_time.as_secs_f64() * 1000.0,
+                loaded.from
+            );
+            let (_, on_disk) = rt.cache_state(&p.sha256);
+            println!(
+                "cache:    {}",
+                match (loaded.from, on_disk) {
+                    (st_runtime::LoadedFrom::Compiled, true) => "compiled now, stored in the disk cache",
+                    (st_runtime::LoadedFrom::Compiled, false) => "compiled now, no disk cache",
+                    (_, true) => "loaded from the disk cache",
+                    (_, false) => "in memory",
+                }
+            );
             println!("options:");
             for o in &p.info.options {
                 let req = if o.required {
@@ -164,7 +206,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
+async fn run_job(
+    conf: Option<&std::path::Path>,
+    args: &JobArgs,
+    check_only: bool,
+) -> anyhow::Result<ExitCode> {
     let path = args.path();
     let vars = args.vars()?;
     let job = match st_job::load_file(&path, &vars) {
@@ -174,7 +220,7 @@ async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let engine = Engine::new(runtime()?);
+    let engine = Engine::new(runtime(conf)?);
     let job_id = st_engine::new_job_id();
     let prepared = match engine.prepare(&job, job_id.clone()).await {
         Ok(p) => p,
@@ -205,6 +251,18 @@ async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("Job {job_id} ({}) started", prepared.job_name);
+    let cancel = prepared.cancel_token();
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Interrupted: cancelling job {job_id}");
+                interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+                cancel.cancel();
+            }
+        });
+    }
     match engine.run(prepared).await {
         Ok(report) => {
             println!("{report}");
@@ -212,6 +270,9 @@ async fn run_job(args: &JobArgs, check_only: bool) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(ExitCode::from(130));
+            }
             Ok(ExitCode::from(1))
         }
     }

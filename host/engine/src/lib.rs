@@ -9,6 +9,7 @@
 
 pub mod protocol;
 mod report;
+mod sandbox;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,8 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 use st_core::{Batch, PluginKind, TableSchema};
 use st_job::{ConfigError, ConfigErrors, JobConfig, JobMode};
 use st_runtime::{
-    EnumeratorInstance, Plugin, PluginError, PollStatus, ReaderInstance, Runtime, RuntimeError,
-    SinkWriterInstance, Split, TaskContext, TransformInstance,
+    CancelToken, EnumeratorInstance, LoadedFrom, Plugin, PluginError, PluginRef, PollStatus,
+    ReaderInstance, Runtime, RuntimeError, SandboxSpec, SinkWriterInstance, Split, TaskContext,
+    TransformInstance,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -55,6 +57,8 @@ struct Node {
     /// (downstream node, offset added to this node's table index there).
     downstream: Vec<(usize, u32)>,
     parallelism: Option<u32>,
+    /// Limits and grants of this plugin in this job.
+    sandbox: Arc<SandboxSpec>,
 }
 
 struct PipelinePlan {
@@ -74,6 +78,9 @@ pub struct PreparedJob {
     pipelines: Vec<PipelinePlan>,
     /// Warnings from the config and planning.
     pub warnings: Vec<String>,
+    /// How each plugin was loaded: (plugin path, from, time).
+    pub loads: Vec<(String, LoadedFrom, Duration)>,
+    cancel: CancelToken,
 }
 
 impl PreparedJob {
@@ -86,6 +93,11 @@ impl PreparedJob {
     }
 
     /// The number of pipelines.
+    /// Cancelling stops every task of the job; a busy plugin is interrupted within an epoch tick.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.len()
     }
@@ -170,8 +182,29 @@ impl Engine {
     pub async fn prepare(&self, job: &JobConfig, job_id: String) -> Result<PreparedJob, JobError> {
         let mut errors = Vec::new();
         let mut loaded = Vec::new();
+        let mut loads = Vec::new();
+        let mut sandboxes = Vec::new();
         for (i, p) in job.plugins.iter().enumerate() {
-            match self.runtime.load(&p.name).await {
+            match sandbox::spec(self.runtime.config(), &job.env.sandbox, &p.sandbox) {
+                Ok(spec) => sandboxes.push(Arc::new(spec)),
+                Err((sub, message)) => {
+                    let path: Vec<String> = std::iter::once("sandbox".to_string())
+                        .chain(sub)
+                        .collect();
+                    errors.push(config_error(job, i, &path, message));
+                    sandboxes.push(Arc::new(SandboxSpec::default()));
+                }
+            }
+            let r = PluginRef {
+                name: &p.name,
+                artifact: p.artifact.as_deref(),
+                sha256: p.sha256.as_deref(),
+            };
+            let res = self.runtime.load_ref(r).await.map(|l| {
+                loads.push((p.path(), l.from, l.elapsed));
+                l.plugin
+            });
+            match res {
                 Ok(plugin) if plugin.info.kind != p.kind => {
                     errors.push(config_error(
                         job,
@@ -206,7 +239,8 @@ impl Engine {
         let mut nodes: Vec<Node> = loaded
             .into_iter()
             .zip(&job.plugins)
-            .map(|(l, p)| {
+            .zip(sandboxes)
+            .map(|((l, p), sandbox)| {
                 let (plugin, options) = l.expect("every plugin loaded when there are no errors");
                 Node {
                     kind: plugin.info.kind,
@@ -217,9 +251,11 @@ impl Engine {
                     out_tables: Vec::new(),
                     downstream: Vec::new(),
                     parallelism: p.parallelism,
+                    sandbox,
                 }
             })
             .collect();
+        let cancel = CancelToken::default();
         for i in topo_order(&job.inputs) {
             let mut in_tables = Vec::new();
             for &j in &job.inputs[i] {
@@ -234,6 +270,8 @@ impl Engine {
                 subtask: 0,
                 parallelism: nodes[i].parallelism.unwrap_or(job.env.parallelism),
                 bounded,
+                sandbox: nodes[i].sandbox.clone(),
+                cancel: cancel.clone(),
             };
             let node = &nodes[i];
             match node.kind {
@@ -310,6 +348,8 @@ impl Engine {
             nodes,
             pipelines,
             warnings,
+            loads,
+            cancel,
         })
     }
 
@@ -324,6 +364,7 @@ impl Engine {
             pipelines.spawn(async move { run_pipeline(rt, job, p).await });
         }
         let mut report = JobReport::new(&job.job_id, &job.job_name, started);
+        report.loads = job.loads.clone();
         while let Some(res) = pipelines.join_next().await {
             match res {
                 Ok(Ok(metrics)) => report.add(&metrics),
@@ -356,6 +397,8 @@ fn ctx(job: &PreparedJob, node: usize, subtask: u32, parallelism: u32) -> TaskCo
         subtask,
         parallelism,
         bounded: job.bounded,
+        sandbox: job.nodes[node].sandbox.clone(),
+        cancel: job.cancel.clone(),
     }
 }
 
@@ -556,8 +599,46 @@ struct ReaderSlot {
     node: usize,
     reader: ReaderInstance,
     finished: bool,
+    /// The enumerator said no more splits will come (told again to a recycled reader).
+    no_more: bool,
     rows: u64,
     started: Instant,
+}
+
+/// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
+fn recycle_threshold(rt: &Runtime, spec: &SandboxSpec) -> Option<usize> {
+    let percent = rt.config().recycle_at_percent;
+    (percent > 0 && percent < 100).then(|| spec.limits.max_memory_bytes / 100 * percent as usize)
+}
+
+/// Replaces a reader whose memory neared its cap with a fresh instance restored from its
+/// state: guest memory only grows, so this is how a long-running reader stays within bounds.
+async fn recycle_reader(
+    rt: &Runtime,
+    job: &PreparedJob,
+    slot: &mut ReaderSlot,
+    ctx: &TaskContext,
+    metrics: &mut TaskMetrics,
+) -> Result<(), RuntimeError> {
+    let node = &job.nodes[slot.node];
+    let state = slot.reader.snapshot_state(0).await?;
+    let mut fresh = rt
+        .reader(&node.plugin, &node.options, ctx, &state, &node.out_tables)
+        .await?;
+    if slot.no_more {
+        fresh.no_more_splits().await?;
+    }
+    let old = std::mem::replace(&mut slot.reader, fresh);
+    metrics
+        .peak_memory
+        .push((ctx.task_id(), old.peak_memory() as u64));
+    metrics.recycled += 1;
+    tracing::info!(
+        task = ctx.task_id(),
+        memory = old.peak_memory(),
+        "recycled a reader near its memory cap"
+    );
+    Ok(())
 }
 
 /// One fused subtask: its readers, the transforms and the writers of the pipeline.
@@ -586,6 +667,7 @@ async fn run_subtask(
             node: s,
             reader,
             finished: false,
+            no_more: false,
             rows: 0,
             started: Instant::now(),
         });
@@ -644,6 +726,13 @@ async fn run_subtask(
             let (batch, status) = slot.reader.poll_next(BATCH_ROWS).await?;
             if status == PollStatus::Finished {
                 slot.finished = true;
+            } else {
+                let ctx = ctx(job, slot.node, index, par);
+                if recycle_threshold(rt, &ctx.sandbox)
+                    .is_some_and(|limit| slot.reader.memory() >= limit)
+                {
+                    recycle_reader(rt, job, slot, &ctx, &mut metrics).await?;
+                }
             }
             let Some(batch) = batch else { continue };
             progressed = true;
@@ -673,6 +762,20 @@ async fn run_subtask(
                             if let Some(t) = transforms.get_mut(&to) {
                                 for out in t.map(b).await? {
                                     queue.push_back((to, out));
+                                }
+                                // Transforms keep no state between batches: a fresh instance
+                                // replaces one near its memory cap.
+                                let node = &job.nodes[to];
+                                let ctx = ctx(job, to, index, par);
+                                if recycle_threshold(rt, &ctx.sandbox)
+                                    .is_some_and(|limit| t.memory() >= limit)
+                                {
+                                    let fresh = rt
+                                        .transform(&node.plugin, &node.options, &ctx, &node.in_tables)
+                                        .await?;
+                                    let old = std::mem::replace(t, fresh);
+                                    metrics.peak_memory.push((ctx.task_id(), old.memory() as u64));
+                                    metrics.recycled += 1;
                                 }
                             }
                         }
@@ -715,11 +818,22 @@ async fn run_subtask(
         let info = w.prepare_commit(1).await?;
         w.close().await?;
         commit_infos.push((*node as u32, info.into_iter().collect()));
-        metrics.peak_guest_memory = metrics.peak_guest_memory.max(w.peak_memory() as u64);
+        metrics
+            .peak_memory
+            .push((ctx(job, *node, index, par).task_id(), w.peak_memory() as u64));
     }
     for r in &readers {
-        metrics.peak_guest_memory = metrics.peak_guest_memory.max(r.reader.peak_memory() as u64);
+        metrics.peak_memory.push((
+            ctx(job, r.node, index, par).task_id(),
+            r.reader.peak_memory() as u64,
+        ));
     }
+    for (n, t) in &transforms {
+        metrics
+            .peak_memory
+            .push((ctx(job, *n, index, par).task_id(), t.memory() as u64));
+    }
+    metrics.peak_guest_memory = metrics.peak_memory.iter().map(|(_, b)| *b).max().unwrap_or(0);
     metrics.rows_read = read.into_iter().collect();
     metrics.rows_written = written.into_iter().collect();
     Ok((commit_infos, metrics))
@@ -741,6 +855,7 @@ async fn apply(cmd: Command, readers: &mut [ReaderSlot]) -> Result<(), RuntimeEr
         }
         Command::NoMoreSplits { source } => {
             if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
+                slot.no_more = true;
                 slot.reader.no_more_splits().await?;
             }
         }

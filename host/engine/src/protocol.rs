@@ -90,6 +90,12 @@ pub struct TaskMetrics {
     pub rows_written: Vec<(String, u64)>,
     pub bytes_read: u64,
     pub peak_guest_memory: u64,
+    /// (task id, peak linear memory in bytes) of every instance the subtask ran.
+    #[serde(default)]
+    pub peak_memory: Vec<(String, u64)>,
+    /// Instances recycled from their state because they neared their memory cap.
+    #[serde(default)]
+    pub recycled: u64,
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use st_runtime::LoadedFrom;
+
 use crate::protocol::TaskMetrics;
 
 /// A finished job's statistics.
@@ -20,6 +22,12 @@ pub struct JobReport {
     pub bytes_read: u64,
     /// The largest linear memory any task instance reached.
     pub peak_guest_memory: u64,
+    /// Peak linear memory per task id (`sink[0](Console)#1`).
+    pub peak_memory: BTreeMap<String, u64>,
+    /// Instances recycled near their memory cap.
+    pub recycled: u64,
+    /// How each plugin was loaded: (plugin path, from, time).
+    pub loads: Vec<(String, LoadedFrom, Duration)>,
 }
 
 impl JobReport {
@@ -33,6 +41,9 @@ impl JobReport {
             rows_written: BTreeMap::new(),
             bytes_read: 0,
             peak_guest_memory: 0,
+            peak_memory: BTreeMap::new(),
+            recycled: 0,
+            loads: Vec::new(),
         }
     }
 
@@ -45,6 +56,11 @@ impl JobReport {
         }
         self.bytes_read += m.bytes_read;
         self.peak_guest_memory = self.peak_guest_memory.max(m.peak_guest_memory);
+        for (t, b) in &m.peak_memory {
+            let e = self.peak_memory.entry(t.clone()).or_default();
+            *e = (*e).max(*b);
+        }
+        self.recycled += m.recycled;
     }
 
     pub fn total_read(&self) -> u64 {
@@ -98,6 +114,23 @@ impl fmt::Display for JobReport {
         }
         for (t, n) in &self.rows_written {
             writeln!(f, "{:<26}: {n}", format!("Write {t}"))?;
+        }
+        writeln!(
+            f,
+            "{:<26}: {:.1}",
+            "Peak Guest Memory(MiB)",
+            self.peak_guest_memory as f64 / f64::from(1 << 20)
+        )?;
+        if self.recycled > 0 {
+            writeln!(f, "{:<26}: {}", "Recycled Instances", self.recycled)?;
+        }
+        for (path, from, took) in &self.loads {
+            writeln!(
+                f,
+                "{:<26}: {from}, {:.1} ms",
+                format!("Load {path}"),
+                took.as_secs_f64() * 1000.0
+            )?;
         }
         write!(f, "{line}")
     }

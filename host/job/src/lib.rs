@@ -7,6 +7,7 @@
 //! loading plugins is not this crate's business.
 
 mod error;
+mod sandbox;
 mod scan;
 mod vars;
 
@@ -17,6 +18,7 @@ use serde_json::{Map, Value as Json};
 use st_core::{OptionType, PluginInfo, PluginKind};
 
 pub use error::{ConfigError, ConfigErrors};
+pub use sandbox::{DirConfig, SandboxConfig};
 pub use vars::substitute;
 
 /// BATCH (bounded) or STREAMING (unbounded) — SeaTunnel's `job.mode`.
@@ -47,6 +49,8 @@ pub struct Env {
     pub retry_times: Option<u32>,
     /// `job.retry.interval.seconds`.
     pub retry_interval_seconds: Option<u64>,
+    /// `sandbox.max-memory-mb` and `sandbox.call-timeout-ms`: limits for every plugin of the job.
+    pub sandbox: SandboxConfig,
     /// Every key as written, flattened to dotted names.
     pub raw: Map<String, Json>,
 }
@@ -69,6 +73,7 @@ const ENV_KEYS: &[&str] = &[
     "custom_parameters",
     "jars",
     "node-tag-filter",
+    "sandbox",
 ];
 
 /// Options every plugin may carry, handled by the engine and not passed to the plugin.
@@ -79,6 +84,9 @@ pub const COMMON_OPTIONS: &[&str] = &[
     "result_table_name",
     "parallelism",
     "plugin_name",
+    "sandbox",
+    "artifact",
+    "sha256",
 ];
 
 /// One plugin block.
@@ -98,6 +106,12 @@ pub struct PluginConfig {
     pub output: Option<String>,
     /// A per-plugin `parallelism`.
     pub parallelism: Option<u32>,
+    /// The plugin's `sandbox` block: grants and limits.
+    pub sandbox: SandboxConfig,
+    /// `artifact`: an explicit path or URL of the plugin's `.wasm`.
+    pub artifact: Option<String>,
+    /// `sha256`: the artifact's expected hash.
+    pub sha256: Option<String>,
     body: std::ops::Range<usize>,
 }
 
@@ -381,6 +395,51 @@ fn push_plugin(
         },
     };
     options.shift_remove("plugin_name");
+    let mut text_option = |key: &str, errors: &mut Vec<ConfigError>| match options
+        .shift_remove(key)
+    {
+        None => None,
+        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(v) => {
+            errors.push(ConfigError {
+                file: file.into(),
+                line: Some(line),
+                col: None,
+                path: format!("{path}.{key}"),
+                message: format!("must be a non-empty string, found {v}"),
+            });
+            None
+        }
+    };
+    let artifact = text_option("artifact", errors);
+    let sha256 = text_option("sha256", errors);
+    if let Some(h) = &sha256
+        && (h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        errors.push(ConfigError {
+            file: file.into(),
+            line: Some(line),
+            col: None,
+            path: format!("{path}.sha256"),
+            message: format!("must be 64 hex digits, found \"{h}\""),
+        });
+    }
+    let sandbox = match options.shift_remove("sandbox") {
+        None => SandboxConfig::default(),
+        Some(v) => {
+            let (sb, problems) = sandbox::parse(&v);
+            for (sub, message) in problems {
+                errors.push(ConfigError {
+                    file: file.into(),
+                    line: Some(line),
+                    col: None,
+                    path: format!("{path}.sandbox{sub}"),
+                    message,
+                });
+            }
+            sb
+        }
+    };
     plugins.push(PluginConfig {
         kind,
         index,
@@ -390,6 +449,9 @@ fn push_plugin(
         input,
         output: output.into_iter().next(),
         parallelism,
+        sandbox,
+        artifact,
+        sha256,
         body,
     });
 }
@@ -463,6 +525,17 @@ fn parse_env(
                 },
                 None => bad(k, format!("must be a non-negative integer, found {v}")),
             },
+            "sandbox.max-memory-mb" | "sandbox.call-timeout-ms" => {
+                match sandbox::limit(&k["sandbox.".len()..], v) {
+                    Ok(n) if k == "sandbox.max-memory-mb" => env.sandbox.max_memory_mb = Some(n),
+                    Ok(n) => env.sandbox.call_timeout_ms = Some(n),
+                    Err(m) => bad(k, m),
+                }
+            }
+            k if k.starts_with("sandbox.") => bad(
+                k,
+                "env.sandbox sets limits only (max-memory-mb, call-timeout-ms); grant directories, network and environment in each plugin's own `sandbox` block".into(),
+            ),
             "job.retry.times" => match json_u64(v).and_then(|p| u32::try_from(p).ok()) {
                 Some(n) => env.retry_times = Some(n),
                 None => bad(k, format!("must be a non-negative integer, found {v}")),

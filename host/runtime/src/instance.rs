@@ -10,7 +10,8 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::state::TaskState;
-use crate::{Plugin, PluginError, Runtime, RuntimeError, TaskLimits};
+use crate::state::Interrupted;
+use crate::{CancelToken, Plugin, PluginError, Runtime, RuntimeError, SandboxSpec};
 
 /// Where a task instance runs (the WIT `task-context`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub struct TaskContext {
     pub subtask: u32,
     pub parallelism: u32,
     pub bounded: bool,
+    /// The plugin's limits and grants in this job.
+    pub sandbox: Arc<SandboxSpec>,
+    /// The job's cancel switch.
+    pub cancel: CancelToken,
 }
 
 impl TaskContext {
@@ -95,14 +100,35 @@ struct Sandbox {
 }
 
 impl Sandbox {
+    /// The store, for one call into the guest: starts the call's timeout clock.
+    fn call(&mut self) -> &mut Store<TaskState> {
+        self.store.data_mut().call_started = std::time::Instant::now();
+        &mut self.store
+    }
+
     fn trap(&self, e: &wasmtime::Error) -> RuntimeError {
-        let mut message = match e.downcast_ref::<wasmtime::Trap>() {
-            Some(t) => format!("wasm trap: {t}"),
-            None => format!("{}", e.root_cause()),
+        let state = self.store.data();
+        let mut message = if let Some(i) = e.downcast_ref::<Interrupted>() {
+            match i {
+                Interrupted::Cancelled => "stopped: the job was cancelled".to_string(),
+                Interrupted::Timeout(t) => format!(
+                    "stopped: one call ran longer than the call timeout of {} ms (a busy loop?)",
+                    t.as_millis()
+                ),
+            }
+        } else {
+            match e.downcast_ref::<wasmtime::Trap>() {
+                Some(t) => format!("wasm trap: {t}"),
+                None => format!("{}", e.root_cause()),
+            }
         };
-        if self.store.data().limits_hit() {
-            message = format!("{message} (the instance hit its memory limit)");
+        if state.limits_hit() {
+            message = format!(
+                "{message} (the instance hit its memory limit of {} MiB)",
+                state.max_memory() >> 20
+            );
         }
+        message.push_str(&self.denied_note());
         let stderr = self.store.data().stderr_text();
         if !stderr.is_empty() {
             let tail: Vec<&str> = stderr
@@ -123,10 +149,32 @@ impl Sandbox {
     }
 
     fn fail(&self, e: wit::PluginError) -> RuntimeError {
+        let mut error = PluginError::from(e);
+        let note = self.denied_note();
+        if !note.is_empty() {
+            match &mut error {
+                PluginError::InvalidOption { message, .. }
+                | PluginError::Retriable(message)
+                | PluginError::Fatal(message) => message.push_str(&note),
+            }
+        }
         RuntimeError::Plugin {
             plugin: self.plugin.info.name.clone(),
             task: self.task.clone(),
-            error: PluginError::from(e),
+            error,
+        }
+    }
+
+    /// `; the sandbox denied: connect to 10.0.0.1:80 (not granted by the job)`, or nothing.
+    fn denied_note(&self) -> String {
+        let denied = self.store.data().denied();
+        if denied.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the sandbox denied: {} (not granted by the job's sandbox.network)",
+                denied.join(", ")
+            )
         }
     }
 
@@ -235,9 +283,9 @@ async fn instantiate(
     rt: &Runtime,
     plugin: &Arc<Plugin>,
     task: &str,
-    limits: &TaskLimits,
+    ctx: &TaskContext,
 ) -> Result<(Sandbox, Bindings), RuntimeError> {
-    let mut store = rt.store(plugin, task, limits);
+    let mut store = rt.store(plugin, task, &ctx.sandbox, &ctx.cancel)?;
     let trap = |e: wasmtime::Error, store: Store<TaskState>| {
         Sandbox {
             store,
@@ -292,7 +340,9 @@ pub(crate) async fn describe(
         plugin: origin.clone(),
         message,
     };
-    let mut store = rt.store(plugin, "describe", rt.default_limits());
+    let mut store = rt
+        .store(plugin, "describe", &rt.default_sandbox(), &CancelToken::default())
+        .map_err(|e| load_err(e.to_string()))?;
     let stderr = |store: &Store<TaskState>| {
         let s = store.data().stderr_text();
         if s.is_empty() {
@@ -360,13 +410,13 @@ impl Runtime {
         options: &str,
         ctx: &TaskContext,
     ) -> Result<SourceInfo, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), ctx).await?;
         let Bindings::Source(b) = b else {
             return Err(wrong_kind(plugin, PluginKind::Source));
         };
         let r = b
             .strait_connector_source()
-            .call_open(&mut sb.store, options, &ctx.to_wit())
+            .call_open(sb.call(), options, &ctx.to_wit())
             .await;
         let info = sb.result(r)?;
         Ok(SourceInfo {
@@ -386,7 +436,7 @@ impl Runtime {
             self,
             plugin,
             &format!("{}.enumerator", ctx.plugin_path),
-            self.default_limits(),
+            ctx,
         )
         .await?;
         let Bindings::Source(b) = b else {
@@ -395,7 +445,7 @@ impl Runtime {
         let r = b
             .strait_connector_source()
             .split_enumerator()
-            .call_create(&mut sb.store, options, &ctx.to_wit(), state.as_deref())
+            .call_create(sb.call(), options, &ctx.to_wit(), state.as_deref())
             .await;
         let res = sb.result(r)?;
         Ok(EnumeratorInstance { sb, b, res })
@@ -409,7 +459,7 @@ impl Runtime {
         restored: &[Split],
         tables: &[TableSchema],
     ) -> Result<ReaderInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), ctx).await?;
         let Bindings::Source(b) = b else {
             return Err(wrong_kind(plugin, PluginKind::Source));
         };
@@ -417,7 +467,7 @@ impl Runtime {
         let r = b
             .strait_connector_source()
             .split_reader()
-            .call_create(&mut sb.store, options, &ctx.to_wit(), &splits)
+            .call_create(sb.call(), options, &ctx.to_wit(), &splits)
             .await;
         let res = sb.result(r)?;
         Ok(ReaderInstance {
@@ -435,18 +485,18 @@ impl Runtime {
         ctx: &TaskContext,
         inputs: &[TableSchema],
     ) -> Result<TransformInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), ctx).await?;
         let Bindings::Transform(b) = b else {
             return Err(wrong_kind(plugin, PluginKind::Transform));
         };
         let wit_inputs: Vec<wit::TableSchema> = inputs.iter().map(conv::schema_to_wit).collect();
         let t = b.strait_connector_transform().transformer();
         let r = t
-            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_inputs)
+            .call_create(sb.call(), options, &ctx.to_wit(), &wit_inputs)
             .await;
         let res = sb.result(r)?;
         let outs = t
-            .call_output_schemas(&mut sb.store, res)
+            .call_output_schemas(sb.call(), res)
             .await
             .map_err(|e| sb.trap(&e))?;
         let outputs = schemas_from_wit(&sb, outs)?;
@@ -468,7 +518,7 @@ impl Runtime {
         tables: &[TableSchema],
         restored: &[Vec<u8>],
     ) -> Result<SinkWriterInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), self.default_limits()).await?;
+        let (mut sb, b) = instantiate(self, plugin, &ctx.task_id(), ctx).await?;
         let Bindings::Sink(b) = b else {
             return Err(wrong_kind(plugin, PluginKind::Sink));
         };
@@ -476,7 +526,7 @@ impl Runtime {
         let r = b
             .strait_connector_sink()
             .sink_writer()
-            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables, restored)
+            .call_create(sb.call(), options, &ctx.to_wit(), &wit_tables, restored)
             .await;
         let res = sb.result(r)?;
         Ok(SinkWriterInstance { sb, b, res })
@@ -493,7 +543,7 @@ impl Runtime {
             self,
             plugin,
             &format!("{}.committer", ctx.plugin_path),
-            self.default_limits(),
+            ctx,
         )
         .await?;
         let Bindings::Sink(b) = b else {
@@ -503,7 +553,7 @@ impl Runtime {
         let r = b
             .strait_connector_sink()
             .sink_committer()
-            .call_create(&mut sb.store, options, &ctx.to_wit(), &wit_tables)
+            .call_create(sb.call(), options, &ctx.to_wit(), &wit_tables)
             .await;
         let res = sb.result(r)?;
         Ok(SinkCommitterInstance { sb, b, res })
@@ -523,7 +573,7 @@ impl EnumeratorInstance {
             .b
             .strait_connector_source()
             .split_enumerator()
-            .call_enumerate(&mut self.sb.store, self.res)
+            .call_enumerate(self.sb.call(), self.res)
             .await;
         let e = self.sb.result(r)?;
         Ok(Enumeration {
@@ -546,7 +596,7 @@ impl EnumeratorInstance {
             .b
             .strait_connector_source()
             .split_enumerator()
-            .call_add_splits_back(&mut self.sb.store, self.res, reader, &splits)
+            .call_add_splits_back(self.sb.call(), self.res, reader, &splits)
             .await;
         self.sb.result(r)
     }
@@ -556,7 +606,7 @@ impl EnumeratorInstance {
             .b
             .strait_connector_source()
             .split_enumerator()
-            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .call_snapshot_state(self.sb.call(), self.res, checkpoint_id)
             .await;
         self.sb.result(r)
     }
@@ -569,7 +619,7 @@ impl EnumeratorInstance {
             .b
             .strait_connector_source()
             .split_enumerator()
-            .call_notify_checkpoint_complete(&mut self.sb.store, self.res, checkpoint_id)
+            .call_notify_checkpoint_complete(self.sb.call(), self.res, checkpoint_id)
             .await;
         self.sb.result(r)
     }
@@ -590,7 +640,7 @@ impl ReaderInstance {
             .b
             .strait_connector_source()
             .split_reader()
-            .call_add_splits(&mut self.sb.store, self.res, &splits)
+            .call_add_splits(self.sb.call(), self.res, &splits)
             .await;
         self.sb.result(r)
     }
@@ -600,7 +650,7 @@ impl ReaderInstance {
             .b
             .strait_connector_source()
             .split_reader()
-            .call_no_more_splits(&mut self.sb.store, self.res)
+            .call_no_more_splits(self.sb.call(), self.res)
             .await;
         r.map_err(|e| self.sb.trap(&e))
     }
@@ -614,7 +664,7 @@ impl ReaderInstance {
             .b
             .strait_connector_source()
             .split_reader()
-            .call_poll_next(&mut self.sb.store, self.res, max_rows)
+            .call_poll_next(self.sb.call(), self.res, max_rows)
             .await;
         let poll = self.sb.result(r)?;
         let batch = match poll.batch {
@@ -640,7 +690,7 @@ impl ReaderInstance {
             .b
             .strait_connector_source()
             .split_reader()
-            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .call_snapshot_state(self.sb.call(), self.res, checkpoint_id)
             .await;
         Ok(self.sb.result(r)?.into_iter().map(Into::into).collect())
     }
@@ -653,13 +703,18 @@ impl ReaderInstance {
             .b
             .strait_connector_source()
             .split_reader()
-            .call_notify_checkpoint_complete(&mut self.sb.store, self.res, checkpoint_id)
+            .call_notify_checkpoint_complete(self.sb.call(), self.res, checkpoint_id)
             .await;
         self.sb.result(r)
     }
 
     /// Peak linear memory of this instance, in bytes.
     pub fn peak_memory(&self) -> usize {
+        self.sb.store.data().peak_memory()
+    }
+
+    /// Linear memory now, in bytes (wasm memory never shrinks, so this is also the peak).
+    pub fn memory(&self) -> usize {
         self.sb.store.data().peak_memory()
     }
 }
@@ -675,13 +730,18 @@ pub struct TransformInstance {
 }
 
 impl TransformInstance {
+    /// Linear memory now (and at its peak), in bytes.
+    pub fn memory(&self) -> usize {
+        self.sb.store.data().peak_memory()
+    }
+
     pub async fn map(&mut self, input: Batch) -> Result<Vec<Batch>, RuntimeError> {
         let w = conv::batch_to_wit(input);
         let r = self
             .b
             .strait_connector_transform()
             .transformer()
-            .call_map(&mut self.sb.store, self.res, &w)
+            .call_map(self.sb.call(), self.res, &w)
             .await;
         let out = self.sb.result(r)?;
         out.into_iter()
@@ -704,7 +764,7 @@ impl SinkWriterInstance {
             .b
             .strait_connector_sink()
             .sink_writer()
-            .call_write(&mut self.sb.store, self.res, &w)
+            .call_write(self.sb.call(), self.res, &w)
             .await;
         self.sb.result(r)
     }
@@ -717,7 +777,7 @@ impl SinkWriterInstance {
             .b
             .strait_connector_sink()
             .sink_writer()
-            .call_prepare_commit(&mut self.sb.store, self.res, checkpoint_id)
+            .call_prepare_commit(self.sb.call(), self.res, checkpoint_id)
             .await;
         self.sb.result(r)
     }
@@ -730,7 +790,7 @@ impl SinkWriterInstance {
             .b
             .strait_connector_sink()
             .sink_writer()
-            .call_snapshot_state(&mut self.sb.store, self.res, checkpoint_id)
+            .call_snapshot_state(self.sb.call(), self.res, checkpoint_id)
             .await;
         self.sb.result(r)
     }
@@ -740,7 +800,7 @@ impl SinkWriterInstance {
             .b
             .strait_connector_sink()
             .sink_writer()
-            .call_abort_prepare(&mut self.sb.store, self.res)
+            .call_abort_prepare(self.sb.call(), self.res)
             .await;
         self.sb.result(r)
     }
@@ -750,7 +810,7 @@ impl SinkWriterInstance {
             .b
             .strait_connector_sink()
             .sink_writer()
-            .call_close(&mut self.sb.store, self.res)
+            .call_close(self.sb.call(), self.res)
             .await;
         self.sb.result(r)
     }
@@ -779,7 +839,7 @@ impl SinkCommitterInstance {
             .b
             .strait_connector_sink()
             .sink_committer()
-            .call_commit(&mut self.sb.store, self.res, checkpoint_id, infos)
+            .call_commit(self.sb.call(), self.res, checkpoint_id, infos)
             .await;
         self.sb.result(r)
     }
@@ -789,7 +849,7 @@ impl SinkCommitterInstance {
             .b
             .strait_connector_sink()
             .sink_committer()
-            .call_abort(&mut self.sb.store, self.res, infos)
+            .call_abort(self.sb.call(), self.res, infos)
             .await;
         self.sb.result(r)
     }
@@ -799,7 +859,7 @@ impl SinkCommitterInstance {
             .b
             .strait_connector_sink()
             .sink_committer()
-            .call_close(&mut self.sb.store, self.res)
+            .call_close(self.sb.call(), self.res)
             .await;
         self.sb.result(r)
     }

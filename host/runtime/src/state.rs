@@ -1,23 +1,110 @@
 //! Per-instance state: the WASI context (which grants nothing by default), the memory limit,
 //! captured stderr (a crashing guest's panic message) and the host functions.
 
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Limits applied to one task instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskLimits {
     /// Linear memory cap in bytes.
     pub max_memory_bytes: usize,
+    /// How long one call into the plugin may run; `None`: no limit.
+    pub call_timeout: Option<Duration>,
 }
 
 impl Default for TaskLimits {
     fn default() -> Self {
         TaskLimits {
             max_memory_bytes: 1 << 30,
+            call_timeout: Some(Duration::from_secs(300)),
         }
     }
+}
+
+/// A directory the job grants a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    pub host: PathBuf,
+    /// Where the plugin sees it (defaults to the host path).
+    pub guest: String,
+    pub writable: bool,
+}
+
+/// A network address the job grants a plugin: one port, or every port of the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetGrant {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+impl NetGrant {
+    fn allows(&self, addr: &SocketAddr) -> bool {
+        self.ip == addr.ip() && self.port.is_none_or(|p| p == addr.port())
+    }
+}
+
+impl std::fmt::Display for NetGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}", SocketAddr::new(self.ip, p)),
+            None => write!(f, "{}:*", self.ip),
+        }
+    }
+}
+
+/// What a plugin may reach outside its sandbox. The default grants nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub dirs: Vec<DirGrant>,
+    pub network: Vec<NetGrant>,
+    pub env: Vec<(String, String)>,
+}
+
+/// Limits and grants of one plugin of one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxSpec {
+    pub limits: TaskLimits,
+    pub grants: Grants,
+}
+
+/// Stops every instance of a job: a busy plugin is interrupted at its next epoch tick.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for CancelToken {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CancelToken {}
+
+/// Why the host stopped a call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum Interrupted {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("the call ran longer than its timeout of {0:?}")]
+    Timeout(Duration),
 }
 
 const STDERR_CAPTURE: usize = 64 * 1024;
@@ -29,34 +116,93 @@ pub struct TaskState {
     pub(crate) stderr: MemoryOutputPipe,
     plugin: String,
     task: String,
+    pub(crate) cancel: CancelToken,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) call_started: Instant,
+    /// Capabilities the plugin asked for and was refused.
+    pub(crate) denied: Arc<Mutex<Vec<String>>>,
 }
 
 impl TaskState {
-    pub(crate) fn new(plugin: &str, task: &str, limits: &TaskLimits) -> TaskState {
+    pub(crate) fn new(
+        plugin: &str,
+        task: &str,
+        spec: &SandboxSpec,
+        cancel: CancelToken,
+    ) -> Result<TaskState, String> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-        // Nothing is granted: no directories, no environment, no network. Stdout is the
-        // process's (Console prints there); stderr is captured for crash reports.
-        let wasi = WasiCtxBuilder::new()
-            .inherit_stdout()
-            .stderr(stderr.clone())
-            .build();
-        TaskState {
-            wasi,
+        // Only what the job grants: stdout is the process's (Console prints there); stderr is
+        // captured for crash reports.
+        let mut b = WasiCtxBuilder::new();
+        b.inherit_stdout().stderr(stderr.clone());
+        for d in &spec.grants.dirs {
+            let perms = if d.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            b.preopened_dir(&d.host, &d.guest, perms).map_err(|e| {
+                format!("cannot grant directory {}: {e:#}", d.host.display())
+            })?;
+        }
+        for (k, v) in &spec.grants.env {
+            b.env(k, v);
+        }
+        let denied = Arc::new(Mutex::new(Vec::new()));
+        let network = spec.grants.network.clone();
+        if !network.is_empty() {
+            b.allow_ip_name_lookup(true);
+        }
+        let log = denied.clone();
+        b.socket_addr_check(move |addr, use_| {
+            let ok = match use_ {
+                // Connecting binds implicitly to the wildcard address first.
+                SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                    !network.is_empty() && addr.ip().is_unspecified() && addr.port() == 0
+                }
+                SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
+                    network.iter().any(|g| g.allows(&addr))
+                }
+                SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => false,
+            };
+            if !ok {
+                let what = match use_ {
+                    SocketAddrUse::TcpConnect => "connect to",
+                    SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => "bind",
+                    SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => "listen on",
+                    _ => "send to",
+                };
+                if let Ok(mut d) = log.lock() {
+                    d.push(format!("{what} {addr}"));
+                }
+            }
+            Box::pin(async move { ok })
+        });
+        Ok(TaskState {
+            wasi: b.build(),
             table: ResourceTable::new(),
             limits: Limiter {
-                max_memory: limits.max_memory_bytes,
+                max_memory: spec.limits.max_memory_bytes,
                 peak: 0,
                 hit: false,
             },
             stderr,
             plugin: plugin.to_string(),
             task: task.to_string(),
-        }
+            cancel,
+            call_timeout: spec.limits.call_timeout,
+            call_started: Instant::now(),
+            denied,
+        })
     }
 
     /// Whether the instance was refused memory.
     pub(crate) fn limits_hit(&self) -> bool {
         self.limits.hit
+    }
+
+    pub(crate) fn max_memory(&self) -> usize {
+        self.limits.max_memory
     }
 
     /// The largest linear memory the instance had, in bytes.
@@ -69,6 +215,22 @@ impl TaskState {
         String::from_utf8_lossy(&self.stderr.contents())
             .trim()
             .to_string()
+    }
+
+    /// Capabilities refused so far, e.g. `connect to 10.0.0.1:80`.
+    pub(crate) fn denied(&self) -> Vec<String> {
+        self.denied.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Called by the epoch ticker while the guest runs: stop on cancel or timeout.
+    pub(crate) fn check_interrupt(&self) -> Result<(), Interrupted> {
+        if self.cancel.is_cancelled() {
+            return Err(Interrupted::Cancelled);
+        }
+        match self.call_timeout {
+            Some(t) if self.call_started.elapsed() > t => Err(Interrupted::Timeout(t)),
+            _ => Ok(()),
+        }
     }
 }
 

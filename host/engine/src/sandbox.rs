@@ -1,0 +1,138 @@
+//! Turns a job's `sandbox` settings into the runtime's [`SandboxSpec`]: limits from the plugin's
+//! block, else `env.sandbox`, else the node's defaults (which are also the ceiling); grants only
+//! from the plugin's block.
+
+use std::net::{IpAddr, ToSocketAddrs as _};
+use std::path::Path;
+use std::time::Duration;
+
+use st_job::SandboxConfig;
+use st_runtime::{DirGrant, Grants, NetGrant, RuntimeConfig, SandboxSpec, TaskLimits};
+
+/// Builds the spec; an error names the setting (under `sandbox`) and what is wrong.
+pub(crate) fn spec(
+    node: &RuntimeConfig,
+    env: &SandboxConfig,
+    plugin: &SandboxConfig,
+) -> Result<SandboxSpec, (Option<String>, String)> {
+    let ceiling_mb = node.limits.max_memory_bytes >> 20;
+    let memory_mb = plugin.max_memory_mb.or(env.max_memory_mb);
+    let max_memory_bytes = match memory_mb {
+        Some(mb) if usize::try_from(mb).is_ok_and(|m| m <= ceiling_mb) => (mb as usize) << 20,
+        Some(mb) => {
+            return Err((
+                Some("max-memory-mb".into()),
+                format!(
+                    "asks for {mb} MiB but this node allows at most {ceiling_mb} MiB per plugin instance (seatunnel.engine.sandbox.max-memory-mb in st.yaml)"
+                ),
+            ));
+        }
+        None => node.limits.max_memory_bytes,
+    };
+    let call_timeout = match plugin.call_timeout_ms.or(env.call_timeout_ms) {
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => node.limits.call_timeout,
+    };
+    let mut grants = Grants::default();
+    for (i, d) in plugin.dirs.iter().enumerate() {
+        let host = Path::new(&d.path);
+        if !host.is_absolute() {
+            return Err((
+                Some(format!("dirs[{i}]")),
+                format!("`{}` must be an absolute path", d.path),
+            ));
+        }
+        if !host.is_dir() {
+            return Err((
+                Some(format!("dirs[{i}]")),
+                format!("`{}` is not a directory on this node", d.path),
+            ));
+        }
+        grants.dirs.push(DirGrant {
+            host: host.to_path_buf(),
+            guest: d.guest.clone().unwrap_or_else(|| d.path.clone()),
+            writable: d.writable,
+        });
+    }
+    for (i, n) in plugin.network.iter().enumerate() {
+        grants
+            .network
+            .extend(net(n).map_err(|m| (Some(format!("network[{i}]")), m))?);
+    }
+    grants.env = plugin.env.clone();
+    Ok(SandboxSpec {
+        limits: TaskLimits {
+            max_memory_bytes,
+            call_timeout,
+        },
+        grants,
+    })
+}
+
+/// `host:port`, `host:*` or `host` (every port); a host name is resolved now.
+fn net(text: &str) -> Result<Vec<NetGrant>, String> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') || h.starts_with('[') => (h, Some(p)),
+        _ => (text, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = match port {
+        None | Some("*") => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| format!("`{text}`: `{p}` is not a port (use a number or *)"))?,
+        ),
+    };
+    let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (host, port.unwrap_or(0))
+            .to_socket_addrs()
+            .map_err(|e| format!("`{text}`: cannot resolve `{host}`: {e}"))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    if ips.is_empty() {
+        return Err(format!("`{text}`: `{host}` resolves to no address"));
+    }
+    Ok(ips.into_iter().map(|ip| NetGrant { ip, port }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_forms() {
+        let g = net("127.0.0.1:5432").unwrap();
+        assert_eq!(g[0].port, Some(5432));
+        assert_eq!(net("127.0.0.1:*").unwrap()[0].port, None);
+        assert_eq!(net("[::1]:80").unwrap()[0].ip, "::1".parse::<IpAddr>().unwrap());
+        assert!(net("localhost:5432").unwrap().iter().any(|g| g.ip.is_loopback()));
+        assert!(net("127.0.0.1:http").unwrap_err().contains("not a port"));
+    }
+
+    #[test]
+    fn limits_fall_back_and_cannot_exceed_the_node() {
+        let node = RuntimeConfig::default();
+        let none = SandboxConfig::default();
+        let s = spec(&node, &none, &none).unwrap();
+        assert_eq!(s.limits, node.limits);
+        assert!(s.grants.dirs.is_empty() && s.grants.network.is_empty() && s.grants.env.is_empty());
+        let env = SandboxConfig {
+            max_memory_mb: Some(64),
+            call_timeout_ms: Some(1000),
+            ..SandboxConfig::default()
+        };
+        let s = spec(&node, &env, &none).unwrap();
+        assert_eq!(s.limits.max_memory_bytes, 64 << 20);
+        assert_eq!(s.limits.call_timeout, Some(Duration::from_secs(1)));
+        let huge = SandboxConfig {
+            max_memory_mb: Some(1 << 20),
+            ..SandboxConfig::default()
+        };
+        let (key, msg) = spec(&node, &env, &huge).unwrap_err();
+        assert_eq!(key.as_deref(), Some("max-memory-mb"));
+        assert!(msg.contains("at most"), "{msg}");
+    }
+}
