@@ -155,7 +155,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         p.info.version,
                         path.display()
                     ),
-                    Err(e) => println!("{name:<14} {:<10} {:<8} {}: {e}", "broken", "-", path.display()),
+                    Err(e) => println!(
+                        "{name:<14} {:<10} {:<8} {}: {e}",
+                        "broken",
+                        "-",
+                        path.display()
+                    ),
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -185,7 +190,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "cache:    {}",
                 match (loaded.from, on_disk) {
-                    (st_runtime::LoadedFrom::Compiled, true) => "compiled now, stored in the disk cache",
+                    (st_runtime::LoadedFrom::Compiled, true) =>
+                        "compiled now, stored in the disk cache",
                     (st_runtime::LoadedFrom::Compiled, false) => "compiled now, no disk cache",
                     (_, true) => "loaded from the disk cache",
                     (_, false) => "in memory",

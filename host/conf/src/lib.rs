@@ -391,19 +391,26 @@ mod tests {
         assert_eq!(c.checkpoint.storage.plugin_config["storage.type"], "s3");
         assert_eq!(
             c.plugin_dirs,
-            vec![PathBuf::from("/etc/strait/plugins"), PathBuf::from("/opt/p")]
+            vec![
+                PathBuf::from("/etc/strait/plugins"),
+                PathBuf::from("/opt/p")
+            ]
         );
         assert_eq!(c.sandbox, SandboxDefaults::default());
     }
 
     #[test]
     fn unknown_key_names_key_and_line() {
-        let e = parse("seatunnel:\n  engine:\n    backup-count: 1\n    component-cache-mod: true\n")
-            .unwrap_err();
+        let e =
+            parse("seatunnel:\n  engine:\n    backup-count: 1\n    component-cache-mod: true\n")
+                .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("/etc/strait/st.yaml"), "{msg}");
         assert!(msg.contains("component-cache-mod"), "{msg}");
-        assert!(msg.starts_with("/etc/strait/st.yaml:4:5: unknown field `component-cache-mod`"), "{msg}");
+        assert!(
+            msg.starts_with("/etc/strait/st.yaml:4:5: unknown field `component-cache-mod`"),
+            "{msg}"
+        );
     }
 
     #[test]

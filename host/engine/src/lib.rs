@@ -188,9 +188,8 @@ impl Engine {
             match sandbox::spec(self.runtime.config(), &job.env.sandbox, &p.sandbox) {
                 Ok(spec) => sandboxes.push(Arc::new(spec)),
                 Err((sub, message)) => {
-                    let path: Vec<String> = std::iter::once("sandbox".to_string())
-                        .chain(sub)
-                        .collect();
+                    let path: Vec<String> =
+                        std::iter::once("sandbox".to_string()).chain(sub).collect();
                     errors.push(config_error(job, i, &path, message));
                     sandboxes.push(Arc::new(SandboxSpec::default()));
                 }
@@ -494,6 +493,8 @@ async fn run_pipeline(
                 metrics.rows_written.extend(m.rows_written);
                 metrics.bytes_read += m.bytes_read;
                 metrics.peak_guest_memory = metrics.peak_guest_memory.max(m.peak_guest_memory);
+                metrics.peak_memory.extend(m.peak_memory);
+                metrics.recycled += m.recycled;
             }
             Some(Event::Failed { task, error }) => {
                 tasks.abort_all();
@@ -771,10 +772,17 @@ async fn run_subtask(
                                     .is_some_and(|limit| t.memory() >= limit)
                                 {
                                     let fresh = rt
-                                        .transform(&node.plugin, &node.options, &ctx, &node.in_tables)
+                                        .transform(
+                                            &node.plugin,
+                                            &node.options,
+                                            &ctx,
+                                            &node.in_tables,
+                                        )
                                         .await?;
                                     let old = std::mem::replace(t, fresh);
-                                    metrics.peak_memory.push((ctx.task_id(), old.memory() as u64));
+                                    metrics
+                                        .peak_memory
+                                        .push((ctx.task_id(), old.memory() as u64));
                                     metrics.recycled += 1;
                                 }
                             }
@@ -818,9 +826,10 @@ async fn run_subtask(
         let info = w.prepare_commit(1).await?;
         w.close().await?;
         commit_infos.push((*node as u32, info.into_iter().collect()));
-        metrics
-            .peak_memory
-            .push((ctx(job, *node, index, par).task_id(), w.peak_memory() as u64));
+        metrics.peak_memory.push((
+            ctx(job, *node, index, par).task_id(),
+            w.peak_memory() as u64,
+        ));
     }
     for r in &readers {
         metrics.peak_memory.push((
@@ -833,7 +842,12 @@ async fn run_subtask(
             .peak_memory
             .push((ctx(job, *n, index, par).task_id(), t.memory() as u64));
     }
-    metrics.peak_guest_memory = metrics.peak_memory.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    metrics.peak_guest_memory = metrics
+        .peak_memory
+        .iter()
+        .map(|(_, b)| *b)
+        .max()
+        .unwrap_or(0);
     metrics.rows_read = read.into_iter().collect();
     metrics.rows_written = written.into_iter().collect();
     Ok((commit_infos, metrics))

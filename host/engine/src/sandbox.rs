@@ -107,8 +107,16 @@ mod tests {
         let g = net("127.0.0.1:5432").unwrap();
         assert_eq!(g[0].port, Some(5432));
         assert_eq!(net("127.0.0.1:*").unwrap()[0].port, None);
-        assert_eq!(net("[::1]:80").unwrap()[0].ip, "::1".parse::<IpAddr>().unwrap());
-        assert!(net("localhost:5432").unwrap().iter().any(|g| g.ip.is_loopback()));
+        assert_eq!(
+            net("[::1]:80").unwrap()[0].ip,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert!(
+            net("localhost:5432")
+                .unwrap()
+                .iter()
+                .any(|g| g.ip.is_loopback())
+        );
         assert!(net("127.0.0.1:http").unwrap_err().contains("not a port"));
     }
 

@@ -395,8 +395,7 @@ fn push_plugin(
         },
     };
     options.shift_remove("plugin_name");
-    let mut text_option = |key: &str, errors: &mut Vec<ConfigError>| match options
-        .shift_remove(key)
+    let mut text_option = |key: &str, errors: &mut Vec<ConfigError>| match options.shift_remove(key)
     {
         None => None,
         Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),

@@ -132,7 +132,9 @@ fn dir(v: &Json) -> Result<DirConfig, String> {
                 writable: false,
             };
             for (k, v) in m {
-                let text = v.as_str().ok_or_else(|| format!("`{k}` must be a string"))?;
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| format!("`{k}` must be a string"))?;
                 match k.as_str() {
                     "path" => d.path = text.to_string(),
                     "guest" => d.guest = Some(text.to_string()),
@@ -140,7 +142,11 @@ fn dir(v: &Json) -> Result<DirConfig, String> {
                         d.writable = match text.to_ascii_lowercase().as_str() {
                             "ro" | "read-only" | "read" => false,
                             "rw" | "read-write" | "write" => true,
-                            _ => return Err(format!("`mode` must be \"ro\" or \"rw\", found \"{text}\"")),
+                            _ => {
+                                return Err(format!(
+                                    "`mode` must be \"ro\" or \"rw\", found \"{text}\""
+                                ));
+                            }
                         }
                     }
                     other => {

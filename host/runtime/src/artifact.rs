@@ -6,9 +6,12 @@ use object_store::ObjectStoreExt as _;
 
 /// Whether `location` is a URL rather than a path.
 pub(crate) fn is_url(location: &str) -> bool {
-    location
-        .split_once("://")
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'))
+    location.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+    })
 }
 
 /// Reads the artifact's bytes.
@@ -23,6 +26,9 @@ pub(crate) async fn fetch(location: &str) -> Result<Vec<u8>, String> {
             .filter(|(k, _)| k.starts_with("AWS_"))
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect()
+    } else if url.scheme() == "http" {
+        // Plain HTTP is what the user wrote; the sha256 pin is how they protect it.
+        vec![("allow_http".to_string(), "true".to_string())]
     } else {
         Vec::new()
     };

@@ -74,8 +74,7 @@ impl DiskCache {
         let verdict = (|| -> Result<Component, String> {
             let sum = std::fs::read_to_string(&sum_file)
                 .map_err(|e| format!("its checksum file cannot be read: {e}"))?;
-            let bytes =
-                std::fs::read(&artifact).map_err(|e| format!("it cannot be read: {e}"))?;
+            let bytes = std::fs::read(&artifact).map_err(|e| format!("it cannot be read: {e}"))?;
             let want = sum.trim();
             let got = format!("{} {}", blake3::hash(&bytes).to_hex(), bytes.len());
             if want != got {

@@ -9,8 +9,8 @@ use st_world::types as wit;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use crate::state::TaskState;
 use crate::state::Interrupted;
+use crate::state::TaskState;
 use crate::{CancelToken, Plugin, PluginError, Runtime, RuntimeError, SandboxSpec};
 
 /// Where a task instance runs (the WIT `task-context`).
@@ -118,7 +118,7 @@ impl Sandbox {
             }
         } else {
             match e.downcast_ref::<wasmtime::Trap>() {
-                Some(t) => format!("wasm trap: {t}"),
+                Some(t) => t.to_string(),
                 None => format!("{}", e.root_cause()),
             }
         };
@@ -129,17 +129,9 @@ impl Sandbox {
             );
         }
         message.push_str(&self.denied_note());
-        let stderr = self.store.data().stderr_text();
+        let stderr = self.store.data().stderr_summary();
         if !stderr.is_empty() {
-            let tail: Vec<&str> = stderr
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            message = format!("{message}; the plugin wrote: {}", tail.join(" | "));
+            message = format!("{message}; the plugin wrote: {stderr}");
         }
         RuntimeError::Trap {
             plugin: self.plugin.info.name.clone(),
@@ -341,17 +333,19 @@ pub(crate) async fn describe(
         message,
     };
     let mut store = rt
-        .store(plugin, "describe", &rt.default_sandbox(), &CancelToken::default())
+        .store(
+            plugin,
+            "describe",
+            &rt.default_sandbox(),
+            &CancelToken::default(),
+        )
         .map_err(|e| load_err(e.to_string()))?;
     let stderr = |store: &Store<TaskState>| {
-        let s = store.data().stderr_text();
+        let s = store.data().stderr_summary();
         if s.is_empty() {
             String::new()
         } else {
-            format!(
-                "; the plugin wrote: {}",
-                s.lines().last().unwrap_or_default()
-            )
+            format!("; the plugin wrote: {s}")
         }
     };
     let info = match kind {
@@ -539,13 +533,8 @@ impl Runtime {
         ctx: &TaskContext,
         tables: &[TableSchema],
     ) -> Result<SinkCommitterInstance, RuntimeError> {
-        let (mut sb, b) = instantiate(
-            self,
-            plugin,
-            &format!("{}.committer", ctx.plugin_path),
-            ctx,
-        )
-        .await?;
+        let (mut sb, b) =
+            instantiate(self, plugin, &format!("{}.committer", ctx.plugin_path), ctx).await?;
         let Bindings::Sink(b) = b else {
             return Err(wrong_kind(plugin, PluginKind::Sink));
         };

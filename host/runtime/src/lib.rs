@@ -28,8 +28,8 @@ pub use instance::{
     Enumeration, EnumeratorInstance, PollStatus, ReaderInstance, SinkCommitterInstance,
     SinkWriterInstance, SourceInfo, Split, TaskContext, TransformInstance,
 };
-pub use state::{CancelToken, DirGrant, Grants, NetGrant, SandboxSpec, TaskLimits};
 use state::TaskState;
+pub use state::{CancelToken, DirGrant, Grants, NetGrant, SandboxSpec, TaskLimits};
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -207,7 +207,8 @@ impl Drop for Runtime {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
-        let host = |what: &str, e: &dyn std::fmt::Display| RuntimeError::Host(format!("{what}: {e:#}"));
+        let host =
+            |what: &str, e: &dyn std::fmt::Display| RuntimeError::Host(format!("{what}: {e:#}"));
         let mut pool = PoolingAllocationConfig::default();
         let n = config.pool_instances;
         // A component built by Rust for wasm32-wasip2 holds a handful of core instances, each
@@ -535,7 +536,8 @@ impl Runtime {
     /// Compiles a component, writing the precompiled artifact to the disk cache when there is one.
     fn compile_and_store(&self, bytes: &[u8], sha256: &str) -> Result<Component, String> {
         let Some(disk) = &self.disk else {
-            return Component::new(&self.engine, bytes).map_err(|e| format!("cannot be compiled: {e:#}"));
+            return Component::new(&self.engine, bytes)
+                .map_err(|e| format!("cannot be compiled: {e:#}"));
         };
         let artifact = self
             .engine
@@ -562,7 +564,10 @@ impl Runtime {
 
     /// How many compiled components the memory cache holds right now.
     pub fn cached_components(&self) -> usize {
-        lock(&self.cache).values().filter(|e| e.get().is_some()).count()
+        lock(&self.cache)
+            .values()
+            .filter(|e| e.get().is_some())
+            .count()
     }
 
     fn store(
@@ -572,13 +577,14 @@ impl Runtime {
         spec: &SandboxSpec,
         cancel: &CancelToken,
     ) -> Result<Store<TaskState>, RuntimeError> {
-        let state = TaskState::new(&plugin.info.name, task, spec, cancel.clone()).map_err(
-            |message| RuntimeError::Trap {
-                plugin: plugin.info.name.clone(),
-                task: task.to_string(),
-                message,
-            },
-        )?;
+        let state =
+            TaskState::new(&plugin.info.name, task, spec, cancel.clone()).map_err(|message| {
+                RuntimeError::Trap {
+                    plugin: plugin.info.name.clone(),
+                    task: task.to_string(),
+                    message,
+                }
+            })?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);

@@ -141,24 +141,27 @@ impl TaskState {
             } else {
                 FsPerms::ReadOnly
             };
-            b.preopened_dir(&d.host, &d.guest, perms).map_err(|e| {
-                format!("cannot grant directory {}: {e:#}", d.host.display())
-            })?;
+            b.preopened_dir(&d.host, &d.guest, perms)
+                .map_err(|e| format!("cannot grant directory {}: {e:#}", d.host.display()))?;
         }
         for (k, v) in &spec.grants.env {
             b.env(k, v);
         }
         let denied = Arc::new(Mutex::new(Vec::new()));
         let network = spec.grants.network.clone();
+        // TCP sockets may be created so that a refused connect names its address; every
+        // address is still checked below. UDP and name lookups only come with a grant.
+        b.allow_tcp(true);
         if !network.is_empty() {
-            b.allow_ip_name_lookup(true);
+            b.allow_ip_name_lookup(true).allow_udp(true);
         }
         let log = denied.clone();
         b.socket_addr_check(move |addr, use_| {
             let ok = match use_ {
-                // Connecting binds implicitly to the wildcard address first.
+                // Connecting binds implicitly to the wildcard address and an ephemeral port
+                // first; binding to anything else would be serving, which is never granted.
                 SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
-                    !network.is_empty() && addr.ip().is_unspecified() && addr.port() == 0
+                    addr.ip().is_unspecified() && addr.port() == 0
                 }
                 SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
                     network.iter().any(|g| g.allows(&addr))
@@ -210,11 +213,16 @@ impl TaskState {
         self.limits.peak
     }
 
-    /// What the guest wrote to stderr (e.g. a panic message), trimmed.
-    pub(crate) fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_string()
+    /// The last lines the guest wrote to stderr (e.g. its panic message), without Rust's
+    /// backtrace hint, joined by ` | `; empty when it wrote nothing.
+    pub(crate) fn stderr_summary(&self) -> String {
+        let text = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        lines[lines.len().saturating_sub(5)..].join(" | ")
     }
 
     /// Capabilities refused so far, e.g. `connect to 10.0.0.1:80`.

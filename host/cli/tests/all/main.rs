@@ -1,6 +1,7 @@
 //! End-to-end tests of the `st` binary with the real wasm plugins: the data-driven cases of
 //! `tests/cases/` plus the tests that need more than a config and expected text.
 
+mod cache;
 mod cases;
 mod cli;
 

@@ -144,7 +144,7 @@ impl Reader {
             "read-file" => {
                 let path = if self.target.is_empty() { "/etc/passwd" } else { &self.target };
                 match std::fs::read(path) {
-                    Ok(b) => Err(Error::fatal(format!("escaped: read {} bytes of {path}", b.len()))),
+                    Ok(b) => Err(Error::fatal(format!("read {} bytes of {path}", b.len()))),
                     Err(e) => Err(Error::fatal(format!("cannot read {path}: {e}"))),
                 }
             }
