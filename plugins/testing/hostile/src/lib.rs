@@ -142,7 +142,11 @@ impl Reader {
                 }
             }
             "read-file" => {
-                let path = if self.target.is_empty() { "/etc/passwd" } else { &self.target };
+                let path = if self.target.is_empty() {
+                    "/etc/passwd"
+                } else {
+                    &self.target
+                };
                 match std::fs::read(path) {
                     Ok(b) => Err(Error::fatal(format!("read {} bytes of {path}", b.len()))),
                     Err(e) => Err(Error::fatal(format!("cannot read {path}: {e}"))),
@@ -153,8 +157,14 @@ impl Reader {
                 Err(e) => Err(Error::fatal(format!("cannot write {}: {e}", self.target))),
             },
             "connect" => match std::net::TcpStream::connect(&self.target) {
-                Ok(_) => Err(Error::fatal(format!("escaped: connected to {}", self.target))),
-                Err(e) => Err(Error::fatal(format!("cannot connect to {}: {e}", self.target))),
+                Ok(_) => Err(Error::fatal(format!(
+                    "escaped: connected to {}",
+                    self.target
+                ))),
+                Err(e) => Err(Error::fatal(format!(
+                    "cannot connect to {}: {e}",
+                    self.target
+                ))),
             },
             "env" => match std::env::var(&self.target) {
                 Ok(v) => Err(Error::fatal(format!("{} = {v}", self.target))),
@@ -168,7 +178,11 @@ impl Reader {
 impl SplitReader for Reader {
     fn add_splits(&mut self, splits: Vec<Split>) -> Result<()> {
         for s in splits {
-            let bytes: [u8; 8] = s.data.as_slice().try_into().map_err(|_| Error::fatal("bad split"))?;
+            let bytes: [u8; 8] = s
+                .data
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::fatal("bad split"))?;
             self.position = Some((s.id, u64::from_le_bytes(bytes)));
         }
         Ok(())
@@ -179,10 +193,18 @@ impl SplitReader for Reader {
     fn poll_next(&mut self, _max_rows: u32) -> Result<Poll> {
         self.attack()?;
         let Some((_, pos)) = &mut self.position else {
-            return Ok(if self.no_more { Poll::Finished(None) } else { Poll::Idle });
+            return Ok(if self.no_more {
+                Poll::Finished(None)
+            } else {
+                Poll::Idle
+            });
         };
         if *pos >= self.rows {
-            return Ok(if self.no_more { Poll::Finished(None) } else { Poll::Idle });
+            return Ok(if self.no_more {
+                Poll::Finished(None)
+            } else {
+                Poll::Idle
+            });
         }
         let n = (self.rows - *pos).min(self.batch_rows);
         let start = *pos;
@@ -199,7 +221,9 @@ impl SplitReader for Reader {
             }
             vec![Column::new(ColumnData::Utf8(text))]
         } else {
-            vec![Column::new(ColumnData::Int64((start..start + n).map(|i| i as i64).collect()))]
+            vec![Column::new(ColumnData::Int64(
+                (start..start + n).map(|i| i as i64).collect(),
+            ))]
         };
         Ok(Poll::Batch(Batch {
             table: 0,

@@ -1,8 +1,7 @@
 //! A test sink whose `describe()` traps: loading it must fail with the plugin's name and cause.
 
 use st_sdk::{
-    Batch, Describe, OptionSpecs, Options, Result, Sink, SinkWriter, TableSchema,
-    TaskContext,
+    Batch, Describe, OptionSpecs, Options, Result, Sink, SinkWriter, TableSchema, TaskContext,
 };
 
 pub struct TrapDescribe;
@@ -30,7 +29,12 @@ impl Sink for TrapDescribe {
     type Writer = Writer;
     type Committer = st_sdk::NoCommit;
 
-    fn writer(_: &Options, _: &TaskContext, _: Vec<TableSchema>, _: Vec<Vec<u8>>) -> Result<Writer> {
+    fn writer(
+        _: &Options,
+        _: &TaskContext,
+        _: Vec<TableSchema>,
+        _: Vec<Vec<u8>>,
+    ) -> Result<Writer> {
         Ok(Writer)
     }
     fn committer(_: &Options, _: &TaskContext, _: Vec<TableSchema>) -> Result<st_sdk::NoCommit> {
