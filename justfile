@@ -25,6 +25,9 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     cd plugins && cargo clippy --target wasm32-wasip2 --target-dir ../target/plugins -- -D warnings
 
-# Benchmarks: wasm pipeline vs the same pipeline in native Rust.
+# Benchmarks: start-up (compile, disk and memory cache, instantiation, cancel, the whole `st run`
+# process), then the wasm pipeline against the same pipeline in native Rust, then transforms.
+# `ST_BENCH=startup` runs only the first part; `ST_BENCH_ROWS` sets the rows per run.
 bench:
+    cargo build --release -p st-cli
     cargo run --release -p st-bench

@@ -3,6 +3,8 @@
 //! loop that drops each batch, at parallelism 1 and 2, in the same process. Prints rows/s, MB/s
 //! and the wasm/native ratio. Rows per run: `ST_BENCH_ROWS` (default 20,000,000).
 
+mod startup;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -171,6 +173,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio");
+    let which = std::env::var("ST_BENCH").unwrap_or_else(|_| "all".into());
+    if which == "startup" || which == "all" {
+        startup::run(&tokio);
+        if which == "startup" {
+            return;
+        }
+    }
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
     for b in st_builtin::BUILTINS {
         runtime.register(b.name, PluginSource::Builtin(b.wasm));
