@@ -121,6 +121,14 @@ impl fmt::Display for JobReport {
             "Peak Guest Memory(MiB)",
             self.peak_guest_memory as f64 / f64::from(1 << 20)
         )?;
+        for (task, b) in &self.peak_memory {
+            writeln!(
+                f,
+                "{:<26}: {:.1} MiB",
+                format!("Peak Memory {task}"),
+                *b as f64 / f64::from(1 << 20)
+            )?;
+        }
         if self.recycled > 0 {
             writeln!(f, "{:<26}: {}", "Recycled Instances", self.recycled)?;
         }
