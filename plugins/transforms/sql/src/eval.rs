@@ -1,4 +1,7 @@
-//! Evaluates compiled expressions on one row of values.
+//! Evaluates compiled expressions column-at-a-time: each node of the expression tree runs over
+//! every selected row of the batch before its parent does. A column reference reads only that
+//! column (nothing else of the row is materialized); AND, OR and CASE narrow the selection for
+//! the parts they may skip, so an error in a branch a row does not take is never raised.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -169,7 +172,7 @@ pub fn coerce(v: Value, t: &DataType) -> Result<Value, String> {
     })
 }
 
-fn arith(op: Op, a: Value, b: Value) -> Result<Value, String> {
+pub fn arith(op: Op, a: Value, b: Value) -> Result<Value, String> {
     if a.is_null() || b.is_null() {
         return Ok(Value::Null);
     }
@@ -267,128 +270,206 @@ pub fn like(text: &str, pattern: &str, ci: bool) -> bool {
     pi == p.len()
 }
 
+/// The batch an expression reads.
+pub struct Input<'a> {
+    pub batch: &'a st_sdk::Batch,
+    pub types: &'a [DataType],
+}
+
+fn compare_op(op: Op, a: &Value, b: &Value) -> Value {
+    match compare(a, b) {
+        None => Value::Null,
+        Some(o) => Value::Boolean(match op {
+            Op::Eq => o == Ordering::Equal,
+            Op::NotEq => o != Ordering::Equal,
+            Op::Lt => o == Ordering::Less,
+            Op::LtEq => o != Ordering::Greater,
+            Op::Gt => o == Ordering::Greater,
+            _ => o != Ordering::Less,
+        }),
+    }
+}
+
+/// The positions (into `values`) whose value is not `skip`.
+fn undecided(values: &[Value], skip: bool) -> Vec<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v != Value::Boolean(skip))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 impl Evaluator {
-    pub fn eval(&mut self, e: &E, row: &[Value]) -> Result<Value, String> {
+    /// Evaluates `e` for the rows `sel` of the input; the result has one value per selected row.
+    pub fn eval(&mut self, e: &E, input: &Input<'_>, sel: &[usize]) -> Result<Vec<Value>, String> {
         Ok(match e {
-            E::Col(i) => row[*i].clone(),
-            E::Field(inner, k) => match self.eval(inner, row)? {
-                Value::Row(mut fields) if *k < fields.len() => fields.swap_remove(*k),
-                _ => Value::Null,
-            },
-            E::Lit(v) => v.clone(),
-            E::Bin(op, l, r) => {
-                let a = self.eval(l, row)?;
-                match op {
-                    Op::And => {
-                        if a == Value::Boolean(false) {
-                            return Ok(a);
-                        }
-                        let b = self.eval(r, row)?;
-                        match (&a, &b) {
-                            (_, Value::Boolean(false)) => b,
-                            (Value::Boolean(true), Value::Boolean(true)) => b,
-                            _ => Value::Null,
-                        }
-                    }
-                    Op::Or => {
-                        if a == Value::Boolean(true) {
-                            return Ok(a);
-                        }
-                        let b = self.eval(r, row)?;
-                        match (&a, &b) {
-                            (_, Value::Boolean(true)) => b,
-                            (Value::Boolean(false), Value::Boolean(false)) => b,
-                            _ => Value::Null,
-                        }
-                    }
-                    Op::Concat => {
-                        let b = self.eval(r, row)?;
-                        if a.is_null() || b.is_null() {
-                            Value::Null
-                        } else {
-                            Value::String(format!("{a}{b}"))
-                        }
-                    }
-                    Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Mod => {
-                        arith(*op, a, self.eval(r, row)?)?
-                    }
-                    cmp => {
-                        let b = self.eval(r, row)?;
-                        match compare(&a, &b) {
-                            None => Value::Null,
-                            Some(o) => Value::Boolean(match cmp {
-                                Op::Eq => o == Ordering::Equal,
-                                Op::NotEq => o != Ordering::Equal,
-                                Op::Lt => o == Ordering::Less,
-                                Op::LtEq => o != Ordering::Greater,
-                                Op::Gt => o == Ordering::Greater,
-                                _ => o != Ordering::Less,
-                            }),
-                        }
-                    }
-                }
+            E::Col(i) => {
+                let (col, t) = (&input.batch.columns[*i], &input.types[*i]);
+                sel.iter().map(|&r| col.value(r, t)).collect()
             }
-            E::Not(x) => match self.eval(x, row)? {
-                Value::Boolean(b) => Value::Boolean(!b),
-                _ => Value::Null,
-            },
-            E::Neg(x) => match self.eval(x, row)? {
-                Value::Null => Value::Null,
-                v => arith(Op::Sub, Value::Int(0), v)?,
-            },
-            E::IsNull(x, negated) => Value::Boolean(self.eval(x, row)?.is_null() != *negated),
+            E::Field(inner, k) => self
+                .eval(inner, input, sel)?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Row(mut fields) if *k < fields.len() => fields.swap_remove(*k),
+                    _ => Value::Null,
+                })
+                .collect(),
+            E::Lit(v) => vec![v.clone(); sel.len()],
+            E::Bin(op @ (Op::And | Op::Or), l, r) => {
+                // FALSE AND x is FALSE, TRUE OR x is TRUE: x is evaluated only where needed.
+                let decisive = *op == Op::Or;
+                let mut a = self.eval(l, input, sel)?;
+                let rest = undecided(&a, decisive);
+                let sub: Vec<usize> = rest.iter().map(|&p| sel[p]).collect();
+                let b = self.eval(r, input, &sub)?;
+                for (p, bv) in rest.into_iter().zip(b) {
+                    let av = &a[p];
+                    a[p] = match (av, &bv) {
+                        (_, Value::Boolean(x)) if *x == decisive => bv,
+                        (Value::Boolean(x), Value::Boolean(y)) if *x != decisive && *y != decisive => bv,
+                        _ => Value::Null,
+                    };
+                }
+                a
+            }
+            E::Bin(op, l, r) => {
+                let a = self.eval(l, input, sel)?;
+                let b = self.eval(r, input, sel)?;
+                let mut out = Vec::with_capacity(a.len());
+                for (a, b) in a.into_iter().zip(b) {
+                    out.push(match op {
+                        Op::Concat if a.is_null() || b.is_null() => Value::Null,
+                        Op::Concat => Value::String(format!("{a}{b}")),
+                        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Mod => arith(*op, a, b)?,
+                        cmp => compare_op(*cmp, &a, &b),
+                    });
+                }
+                out
+            }
+            E::Not(x) => self
+                .eval(x, input, sel)?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Boolean(b) => Value::Boolean(!b),
+                    _ => Value::Null,
+                })
+                .collect(),
+            E::Neg(x) => self
+                .eval(x, input, sel)?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Null => Ok(Value::Null),
+                    v => arith(Op::Sub, Value::Int(0), v),
+                })
+                .collect::<Result<_, _>>()?,
+            E::IsNull(x, negated) => self
+                .eval(x, input, sel)?
+                .into_iter()
+                .map(|v| Value::Boolean(v.is_null() != *negated))
+                .collect(),
             E::InList(x, items, negated) => {
-                let v = self.eval(x, row)?;
-                if v.is_null() {
-                    return Ok(Value::Null);
-                }
-                let mut found = false;
-                for i in items {
-                    if compare(&v, &self.eval(i, row)?) == Some(Ordering::Equal) {
-                        found = true;
-                        break;
-                    }
-                }
-                Value::Boolean(found != *negated)
+                let v = self.eval(x, input, sel)?;
+                let lists = items
+                    .iter()
+                    .map(|i| self.eval(i, input, sel))
+                    .collect::<Result<Vec<_>, _>>()?;
+                v.iter()
+                    .enumerate()
+                    .map(|(p, v)| {
+                        if v.is_null() {
+                            return Value::Null;
+                        }
+                        let found = lists
+                            .iter()
+                            .any(|l| compare(v, &l[p]) == Some(Ordering::Equal));
+                        Value::Boolean(found != *negated)
+                    })
+                    .collect()
             }
             E::Between(x, lo, hi, negated) => {
-                let v = self.eval(x, row)?;
-                let (l, h) = (self.eval(lo, row)?, self.eval(hi, row)?);
-                match (compare(&v, &l), compare(&v, &h)) {
-                    (Some(a), Some(b)) => {
-                        Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *negated)
-                    }
-                    _ => Value::Null,
-                }
+                let v = self.eval(x, input, sel)?;
+                let l = self.eval(lo, input, sel)?;
+                let h = self.eval(hi, input, sel)?;
+                v.iter()
+                    .zip(l.iter().zip(&h))
+                    .map(|(v, (l, h))| match (compare(v, l), compare(v, h)) {
+                        (Some(a), Some(b)) => Value::Boolean(
+                            (a != Ordering::Less && b != Ordering::Greater) != *negated,
+                        ),
+                        _ => Value::Null,
+                    })
+                    .collect()
             }
-            E::Like(x, p, negated, ci) => match (self.eval(x, row)?, self.eval(p, row)?) {
-                (Value::Null, _) | (_, Value::Null) => Value::Null,
-                (v, pat) => Value::Boolean(like(&v.to_string(), &pat.to_string(), *ci) != *negated),
-            },
+            E::Like(x, p, negated, ci) => {
+                let v = self.eval(x, input, sel)?;
+                let pat = self.eval(p, input, sel)?;
+                v.into_iter()
+                    .zip(pat)
+                    .map(|(v, pat)| match (&v, &pat) {
+                        (Value::Null, _) | (_, Value::Null) => Value::Null,
+                        _ => Value::Boolean(like(&v.to_string(), &pat.to_string(), *ci) != *negated),
+                    })
+                    .collect()
+            }
             E::Case(operand, whens, els) => {
-                let subject = operand.as_ref().map(|o| self.eval(o, row)).transpose()?;
+                let subject = match operand {
+                    Some(o) => Some(self.eval(o, input, sel)?),
+                    None => None,
+                };
+                let mut out = vec![Value::Null; sel.len()];
+                // Positions (into `sel`) no WHEN has matched yet.
+                let mut open: Vec<usize> = (0..sel.len()).collect();
                 for (cond, res) in whens {
-                    let c = self.eval(cond, row)?;
-                    let hit = match &subject {
-                        Some(s) => compare(s, &c) == Some(Ordering::Equal),
-                        None => c == Value::Boolean(true),
-                    };
-                    if hit {
-                        return self.eval(res, row);
+                    if open.is_empty() {
+                        break;
+                    }
+                    let rows: Vec<usize> = open.iter().map(|&p| sel[p]).collect();
+                    let c = self.eval(cond, input, &rows)?;
+                    let (mut hit, mut miss) = (Vec::new(), Vec::new());
+                    for (k, &p) in open.iter().enumerate() {
+                        let matched = match &subject {
+                            Some(s) => compare(&s[p], &c[k]) == Some(Ordering::Equal),
+                            None => c[k] == Value::Boolean(true),
+                        };
+                        if matched { hit.push(p) } else { miss.push(p) }
+                    }
+                    let rows: Vec<usize> = hit.iter().map(|&p| sel[p]).collect();
+                    for (p, v) in hit.into_iter().zip(self.eval(res, input, &rows)?) {
+                        out[p] = v;
+                    }
+                    open = miss;
+                }
+                if let Some(x) = els
+                    && !open.is_empty()
+                {
+                    let rows: Vec<usize> = open.iter().map(|&p| sel[p]).collect();
+                    for (p, v) in open.into_iter().zip(self.eval(x, input, &rows)?) {
+                        out[p] = v;
                     }
                 }
-                match els {
-                    Some(x) => self.eval(x, row)?,
-                    None => Value::Null,
-                }
+                out
             }
-            E::Cast(x, t) => coerce(self.eval(x, row)?, t)?,
+            E::Cast(x, t) => self
+                .eval(x, input, sel)?
+                .into_iter()
+                .map(|v| coerce(v, t))
+                .collect::<Result<_, _>>()?,
             E::Func(name, args, types) => {
-                let values = args
+                let mut columns = args
                     .iter()
-                    .map(|a| self.eval(a, row))
+                    .map(|a| self.eval(a, input, sel).map(Vec::into_iter))
                     .collect::<Result<Vec<_>, _>>()?;
-                funcs::call(self, name, values, types)?
+                let mut out = Vec::with_capacity(sel.len());
+                for _ in 0..sel.len() {
+                    let row: Vec<Value> = columns
+                        .iter_mut()
+                        .map(|c| c.next().unwrap_or(Value::Null))
+                        .collect();
+                    out.push(funcs::call(self, name, row, types)?);
+                }
+                out
             }
         })
     }

@@ -761,14 +761,7 @@ pub fn call(
         "DEGREES" => Value::Double(float(&args[0])?.to_degrees()),
         "SQRT" => Value::Double(float(&args[0])?.sqrt()),
         "POWER" => Value::Double(float(&args[0])?.powf(float(&args[1])?)),
-        "MOD" => {
-            let e = crate::compile::E::Bin(
-                crate::compile::Op::Mod,
-                Box::new(crate::compile::E::Lit(args[0].clone())),
-                Box::new(crate::compile::E::Lit(args[1].clone())),
-            );
-            ev.eval(&e, &[])?
-        }
+        "MOD" => crate::eval::arith(crate::compile::Op::Mod, args[0].clone(), args[1].clone())?,
         "CEIL" | "CEILING" | "FLOOR" => {
             let up = name != "FLOOR";
             match &args[0] {

@@ -73,45 +73,63 @@ impl Transform for Sql {
     fn map(&mut self, batch: Batch) -> Result<Vec<Batch>> {
         let t = batch.table as usize;
         let q = &self.queries[t];
-        let types = &q.input_types;
-        let mut builders: Vec<ColumnBuilder> = q
-            .outputs
-            .iter()
-            .map(|o| ColumnBuilder::new(&o.data_type))
-            .collect();
-        let mut kinds = Vec::with_capacity(batch.num_rows);
-        let mut rows = 0;
-        for i in 0..batch.num_rows {
-            let row = batch.row(i, types);
-            if let Some(filter) = &q.filter {
-                let keep = self
-                    .evaluator
-                    .eval(filter, &row)
-                    .map_err(|e| Error::fatal(format!("where: {e}")))?;
-                if keep != st_sdk::Value::Boolean(true) {
-                    continue;
-                }
+        let input = eval::Input {
+            batch: &batch,
+            types: &q.input_types,
+        };
+        let all: Vec<usize> = (0..batch.num_rows).collect();
+        // WHERE first, over the columns it reads; then each output over the surviving rows.
+        let keep: Option<Vec<bool>> = match &q.filter {
+            None => None,
+            Some(filter) => Some(
+                self.evaluator
+                    .eval(filter, &input, &all)
+                    .map_err(|e| Error::fatal(format!("where: {e}")))?
+                    .into_iter()
+                    .map(|v| v == st_sdk::Value::Boolean(true))
+                    .collect(),
+            ),
+        };
+        let sel: Vec<usize> = match &keep {
+            None => all,
+            Some(k) => (0..batch.num_rows).filter(|&i| k[i]).collect(),
+        };
+        if sel.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut columns = Vec::with_capacity(q.outputs.len());
+        for o in &q.outputs {
+            // A column passed through unchanged is copied as a column, never as values.
+            if let compile::E::Col(i) = o.expr
+                && q.input_types[i] == o.data_type
+            {
+                let col = &batch.columns[i];
+                columns.push(match &keep {
+                    None => col.clone(),
+                    Some(k) => col.filter(k, &o.data_type),
+                });
+                continue;
             }
-            for (o, b) in q.outputs.iter().zip(&mut builders) {
-                let v = self
-                    .evaluator
-                    .eval(&o.expr, &row)
-                    .map_err(|e| Error::fatal(format!("`{}`: {e}", o.name)))?;
+            let values = self
+                .evaluator
+                .eval(&o.expr, &input, &sel)
+                .map_err(|e| Error::fatal(format!("`{}`: {e}", o.name)))?;
+            let mut b = ColumnBuilder::new(&o.data_type);
+            for v in values {
                 let v = eval::coerce(v, &o.data_type)
                     .map_err(|e| Error::fatal(format!("`{}`: {e}", o.name)))?;
                 b.push(&v).map_err(Error::fatal)?;
             }
-            kinds.push(batch.row_kind(i));
-            rows += 1;
-        }
-        if rows == 0 {
-            return Ok(Vec::new());
+            columns.push(b.finish());
         }
         Ok(vec![Batch {
             table: batch.table,
-            num_rows: rows,
-            row_kinds: batch.row_kinds.as_ref().map(|_| kinds),
-            columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
+            num_rows: sel.len(),
+            row_kinds: batch
+                .row_kinds
+                .as_ref()
+                .map(|k| sel.iter().map(|&i| k[i]).collect()),
+            columns,
         }])
     }
 }
