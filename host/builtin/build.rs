@@ -50,6 +50,8 @@ fn main() {
         .arg(plugins.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
+        // From the plugins' folder, so their `.cargo/config.toml` (wasm target features) applies.
+        .current_dir(&plugins)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")

@@ -119,8 +119,8 @@ fn cancel_latency(tokio: &tokio::runtime::Runtime) {
         "env {{ sandbox {{ call-timeout-ms = 0 }} }}\nsource {{ \"{}\" {{ attack = busy-loop }} }}\nsink {{ Console {{}} }}\n",
         st_builtin::test_plugin("hostile").display()
     );
-    let job = st_job::load_str("cancel.conf", &text, &Default::default(), &|_| None)
-        .expect("parses");
+    let job =
+        st_job::load_str("cancel.conf", &text, &Default::default(), &|_| None).expect("parses");
     let mut samples = Vec::new();
     for _ in 0..10 {
         let prepared = tokio
@@ -157,7 +157,9 @@ fn st_binary() -> Option<PathBuf> {
 
 fn whole_process(cache: &Path) {
     let Some(st) = st_binary() else {
-        println!("whole `st run` process: skipped (build `st` first: `cargo build --release -p st-cli`)");
+        println!(
+            "whole `st run` process: skipped (build `st` first: `cargo build --release -p st-cli`)"
+        );
         return;
     };
     let dir = cache.join("process");
@@ -183,7 +185,11 @@ fn whole_process(cache: &Path) {
             .arg(&job)
             .output()
             .expect("st runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         t.elapsed()
     };
     let first = run();

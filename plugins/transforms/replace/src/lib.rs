@@ -11,7 +11,8 @@ pub struct Replace {
     tables: Vec<TableSchema>,
     /// Per input table, the field's column.
     columns: Vec<usize>,
-    pattern: String,
+    /// The plain pattern's searcher, built once.
+    finder: memchr::memmem::Finder<'static>,
     regex: Option<regex::Regex>,
     replacement: String,
     first: bool,
@@ -86,7 +87,7 @@ impl Transform for Replace {
         Ok(Replace {
             tables: inputs,
             columns,
-            pattern,
+            finder: memchr::memmem::Finder::new(pattern.as_bytes()).into_owned(),
             regex,
             replacement,
             first: options.bool("replace_first")?.unwrap_or(false),
@@ -99,40 +100,155 @@ impl Transform for Replace {
 
     fn map(&mut self, mut batch: Batch) -> Result<Vec<Batch>> {
         let col = &mut batch.columns[self.columns[batch.table as usize]];
-        if let ColumnData::Utf8(values) = &col.data {
-            let mut out = VarWidth::with_capacity(values.len(), values.data.len());
-            for i in 0..values.len() {
-                let s =
-                    std::str::from_utf8(values.get(i)).map_err(|e| Error::fatal(e.to_string()))?;
-                match &self.regex {
-                    Some(re) => {
-                        let replaced = if self.first {
-                            re.replace(s, self.replacement.as_str())
-                        } else {
-                            re.replace_all(s, self.replacement.as_str())
-                        };
-                        out.data.extend_from_slice(replaced.as_bytes());
-                    }
-                    None => {
-                        // Write the pieces straight into the output buffer: no per-row string.
-                        let mut last = 0;
-                        for (at, _) in s.match_indices(self.pattern.as_str()) {
-                            out.data.extend_from_slice(&s.as_bytes()[last..at]);
-                            out.data.extend_from_slice(self.replacement.as_bytes());
-                            last = at + self.pattern.len();
-                        }
-                        out.data.extend_from_slice(&s.as_bytes()[last..]);
-                    }
-                }
-                out.offsets.push(
-                    u32::try_from(out.data.len())
-                        .map_err(|_| Error::fatal("batch over 4 GiB of text"))?,
-                );
-            }
-            col.data = ColumnData::Utf8(out);
+        let ColumnData::Utf8(values) = &mut col.data else {
+            return Ok(vec![batch]);
+        };
+        // A plain pattern replaced by text of the same length: overwrite in place.
+        if self.regex.is_none() && self.replacement.len() == self.finder.needle().len() {
+            replace_in_place(values, &self.finder, self.replacement.as_bytes());
+            return Ok(vec![batch]);
         }
+        let mut out = VarWidth::with_capacity(values.len(), values.data.len());
+        match &self.regex {
+            Some(re) => {
+                for i in 0..values.len() {
+                    let s = std::str::from_utf8(values.get(i))
+                        .map_err(|e| Error::fatal(e.to_string()))?;
+                    let replaced = if self.first {
+                        re.replace(s, self.replacement.as_str())
+                    } else {
+                        re.replace_all(s, self.replacement.as_str())
+                    };
+                    out.push(replaced.as_bytes());
+                }
+            }
+            None => {
+                // Nothing to replace anywhere in the batch: pass it on untouched.
+                if self.finder.find(&values.data).is_none() {
+                    return Ok(vec![batch]);
+                }
+                // Every match is replaced (`replace_first` applies to regexes only, as in
+                // SeaTunnel).
+                out = replace_plain(values, &self.finder, self.replacement.as_bytes())?;
+            }
+        }
+        col.data = ColumnData::Utf8(out);
         Ok(vec![batch])
     }
 }
 
+/// `replace_plain` for a replacement as long as the pattern: the offsets do not change, so the
+/// matches are overwritten in the batch's own buffer.
+fn replace_in_place(values: &mut VarWidth, finder: &memchr::memmem::Finder<'_>, with: &[u8]) {
+    let hits = matches(values, finder);
+    let n = with.len();
+    for at in hits {
+        values.data[at..at + n].copy_from_slice(with);
+    }
+}
+
+/// Where the non-overlapping matches inside single values start, left to right. A match that
+/// would straddle two values is none; the search restarts at the first value's end.
+fn matches(values: &VarWidth, finder: &memchr::memmem::Finder<'_>) -> Vec<usize> {
+    let (data, offs) = (&values.data, &values.offsets);
+    let n = finder.needle().len();
+    let mut hits = Vec::new();
+    let (mut row, mut pos, mut free) = (0usize, 0usize, 0usize);
+    'search: loop {
+        for m in finder.find_iter(&data[pos..]) {
+            let at = pos + m;
+            if at < free {
+                continue;
+            }
+            while (offs[row + 1] as usize) <= at {
+                row += 1;
+            }
+            let end = offs[row + 1] as usize;
+            if at + n > end {
+                pos = end;
+                free = end;
+                continue 'search;
+            }
+            hits.push(at);
+            free = at + n;
+        }
+        break;
+    }
+    hits
+}
+
+/// Replaces every match of `finder` in every value, in one pass over the text buffer. A UTF-8
+/// pattern matches UTF-8 text only at character boundaries; a match that would straddle two
+/// values is skipped by restarting the search at the first value's end.
+fn replace_plain(
+    values: &VarWidth,
+    finder: &memchr::memmem::Finder<'_>,
+    with: &[u8],
+) -> Result<VarWidth> {
+    let (data, offs) = (&values.data, &values.offsets);
+    let mut out = VarWidth::with_capacity(values.len(), data.len());
+    let needle = finder.needle().len();
+    let mut hits = matches(values, finder).into_iter().peekable();
+    for row in 0..values.len() {
+        let (start, end) = (offs[row] as usize, offs[row + 1] as usize);
+        let mut copied = start;
+        while let Some(&at) = hits.peek().filter(|&&at| at < end) {
+            out.data.extend_from_slice(&data[copied..at]);
+            out.data.extend_from_slice(with);
+            copied = at + needle;
+            hits.next();
+        }
+        out.data.extend_from_slice(&data[copied..end]);
+        out.offsets.push(
+            u32::try_from(out.data.len()).map_err(|_| Error::fatal("batch over 4 GiB of text"))?,
+        );
+    }
+    Ok(out)
+}
+
 st_sdk::export_transform!(Replace);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(values: &[&str], pattern: &str, with: &str) -> Vec<String> {
+        let mut v = VarWidth::with_capacity(values.len(), 64);
+        for s in values {
+            v.push(s.as_bytes());
+        }
+        let finder = memchr::memmem::Finder::new(pattern);
+        let out = replace_plain(&v, &finder, with.as_bytes()).unwrap();
+        let text = |w: &VarWidth| -> Vec<String> {
+            (0..w.len())
+                .map(|i| String::from_utf8(w.get(i).to_vec()).unwrap())
+                .collect()
+        };
+        if pattern.len() == with.len() {
+            let mut in_place = v.clone();
+            replace_in_place(&mut in_place, &finder, with.as_bytes());
+            assert_eq!(text(&in_place), text(&out), "in place and copying agree");
+        }
+        text(&out)
+    }
+
+    #[test]
+    fn replaces_within_values_never_across_them() {
+        assert_eq!(
+            run(&["abca", "", "a", "bb"], "a", "xy"),
+            ["xybcxy", "", "xy", "bb"]
+        );
+        // "aa" straddles the first two values, but each also holds one of its own.
+        assert_eq!(
+            run(&["xa", "aab", "a", "a"], "aa", "-"),
+            ["xa", "-b", "a", "a"]
+        );
+        assert_eq!(run(&["ééé", "é"], "é", "e"), ["eee", "e"]);
+        assert_eq!(run(&["none", "here"], "z", "!"), ["none", "here"]);
+        assert_eq!(run(&["aaaa"], "aa", "b"), ["bb"]);
+        assert_eq!(run(&["aaa", "aa"], "aa", "bb"), ["bba", "bb"]);
+        assert_eq!(run(&["xa", "aab"], "aa", "zz"), ["xa", "zzb"]);
+        assert_eq!(run(&["abcab", "c"], "a", "é"), ["ébcéb", "c"]);
+        assert_eq!(run(&[], "a", "b"), Vec::<String>::new());
+    }
+}

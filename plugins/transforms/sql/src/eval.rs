@@ -328,7 +328,11 @@ impl Evaluator {
                     let av = &a[p];
                     a[p] = match (av, &bv) {
                         (_, Value::Boolean(x)) if *x == decisive => bv,
-                        (Value::Boolean(x), Value::Boolean(y)) if *x != decisive && *y != decisive => bv,
+                        (Value::Boolean(x), Value::Boolean(y))
+                            if *x != decisive && *y != decisive =>
+                        {
+                            bv
+                        }
                         _ => Value::Null,
                     };
                 }
@@ -409,7 +413,9 @@ impl Evaluator {
                     .zip(pat)
                     .map(|(v, pat)| match (&v, &pat) {
                         (Value::Null, _) | (_, Value::Null) => Value::Null,
-                        _ => Value::Boolean(like(&v.to_string(), &pat.to_string(), *ci) != *negated),
+                        _ => {
+                            Value::Boolean(like(&v.to_string(), &pat.to_string(), *ci) != *negated)
+                        }
                     })
                     .collect()
             }
