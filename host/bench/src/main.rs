@@ -235,6 +235,10 @@ fn transforms(tokio: &tokio::runtime::Runtime, engine: &Engine, rows: u64) {
             "Replace { replace_field = name, pattern = \"a\", replacement = \"b\" }",
         ),
         (
+            "Replace (2 chars by 3)",
+            "Replace { replace_field = name, pattern = \"ab\", replacement = \"xyz\" }",
+        ),
+        (
             "FieldMapper",
             "FieldMapper { field_mapper { id = key, name = label, score = points } }",
         ),

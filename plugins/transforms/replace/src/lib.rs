@@ -140,6 +140,14 @@ impl Transform for Replace {
 /// `replace_plain` for a replacement as long as the pattern: the offsets do not change, so the
 /// matches are overwritten in the batch's own buffer.
 fn replace_in_place(values: &mut VarWidth, finder: &memchr::memmem::Finder<'_>, with: &[u8]) {
+    // One byte for another (a separator, say): a loop the compiler turns into SIMD.
+    if let ([from], [to]) = (finder.needle(), with) {
+        let (from, to) = (*from, *to);
+        for b in &mut values.data {
+            *b = if *b == from { to } else { *b };
+        }
+        return;
+    }
     let hits = matches(values, finder);
     let n = with.len();
     for at in hits {
@@ -186,22 +194,29 @@ fn replace_plain(
     with: &[u8],
 ) -> Result<VarWidth> {
     let (data, offs) = (&values.data, &values.offsets);
-    let mut out = VarWidth::with_capacity(values.len(), data.len());
     let needle = finder.needle().len();
-    let mut hits = matches(values, finder).into_iter().peekable();
-    for row in 0..values.len() {
-        let (start, end) = (offs[row] as usize, offs[row + 1] as usize);
-        let mut copied = start;
-        while let Some(&at) = hits.peek().filter(|&&at| at < end) {
-            out.data.extend_from_slice(&data[copied..at]);
-            out.data.extend_from_slice(with);
-            copied = at + needle;
-            hits.next();
+    let hits = matches(values, finder);
+    let grown = hits.len() * with.len().saturating_sub(needle);
+    let mut out = VarWidth::with_capacity(values.len(), data.len() + grown);
+    let too_big = || Error::fatal("batch over 4 GiB of text");
+    // Unchanged stretches are copied whole; each value's end moves by what the replacements
+    // before it added or removed.
+    let (mut row, mut copied, mut delta) = (0usize, 0usize, 0i64);
+    let shift = |end: u32, delta: i64| u32::try_from(i64::from(end) + delta).map_err(|_| too_big());
+    for at in hits {
+        while (offs[row + 1] as usize) <= at {
+            out.offsets.push(shift(offs[row + 1], delta)?);
+            row += 1;
         }
-        out.data.extend_from_slice(&data[copied..end]);
-        out.offsets.push(
-            u32::try_from(out.data.len()).map_err(|_| Error::fatal("batch over 4 GiB of text"))?,
-        );
+        out.data.extend_from_slice(&data[copied..at]);
+        out.data.extend_from_slice(with);
+        copied = at + needle;
+        delta += with.len() as i64 - needle as i64;
+    }
+    out.data.extend_from_slice(&data[copied..]);
+    while row < values.len() {
+        out.offsets.push(shift(offs[row + 1], delta)?);
+        row += 1;
     }
     Ok(out)
 }
