@@ -72,6 +72,28 @@ impl TableSchema {
     }
 
     /// The position of a column, by exact name.
+    /// The same table with other columns: keys that name a column no longer there are dropped
+    /// (a projection, a rename or a query's output keeps only the keys it still carries).
+    pub fn with_columns(&self, columns: Vec<ColumnDef>) -> TableSchema {
+        let has = |name: &str| columns.iter().any(|c| c.name == name);
+        let primary_key = self
+            .primary_key
+            .clone()
+            .filter(|pk| pk.columns.iter().all(|c| has(c)));
+        let constraint_keys = self
+            .constraint_keys
+            .iter()
+            .filter(|k| k.columns.iter().all(|(c, _)| has(c)))
+            .cloned()
+            .collect();
+        TableSchema {
+            primary_key,
+            constraint_keys,
+            columns,
+            ..self.clone()
+        }
+    }
+
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
@@ -79,5 +101,37 @@ impl TableSchema {
     /// The columns' types, in order.
     pub fn row_type(&self) -> Vec<DataType> {
         self.columns.iter().map(|c| c.data_type.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_columns_keeps_only_keys_whose_columns_remain() {
+        let mut t = TableSchema::new(
+            "db.t",
+            vec![
+                ColumnDef::new("id", DataType::BigInt),
+                ColumnDef::new("name", DataType::String),
+            ],
+        );
+        t.primary_key = Some(PrimaryKey {
+            name: "pk".into(),
+            columns: vec!["id".into()],
+        });
+        t.constraint_keys = vec![ConstraintKey {
+            name: "by_name".into(),
+            constraint_type: ConstraintType::IndexKey,
+            columns: vec![("name".into(), SortOrder::Asc)],
+        }];
+        let only_id = t.with_columns(vec![ColumnDef::new("id", DataType::BigInt)]);
+        assert_eq!(only_id.table_path, "db.t");
+        assert_eq!(only_id.primary_key, t.primary_key);
+        assert!(only_id.constraint_keys.is_empty());
+        let renamed = t.with_columns(vec![ColumnDef::new("key", DataType::BigInt)]);
+        assert_eq!(renamed.primary_key, None);
+        assert_eq!(renamed.columns.len(), 1);
     }
 }

@@ -3,8 +3,8 @@
 
 use serde_json::Value as Json;
 use st_sdk::{
-    Batch, Describe, Error, OptionSpecs, OptionType, Options, Result, TableSchema, TaskContext,
-    Transform, field_index,
+    Batch, ColumnDef, Describe, Error, OptionSpecs, OptionType, Options, Result, TableSchema,
+    TaskContext, Transform, field_index,
 };
 
 pub struct FieldMapper {
@@ -33,8 +33,7 @@ impl Transform for FieldMapper {
         };
         let mut tables = Vec::new();
         for input in inputs {
-            let mut out = input.clone();
-            out.columns.clear();
+            let mut columns: Vec<ColumnDef> = Vec::new();
             let mut picks = Vec::new();
             for (from, to) in &map {
                 let option = format!("field_mapper.{from}");
@@ -42,7 +41,7 @@ impl Transform for FieldMapper {
                 let to = to.as_str().ok_or_else(|| {
                     Error::invalid_option(&option, format!("must be a field name, found {to}"))
                 })?;
-                if out.index_of(to).is_some() {
+                if columns.iter().any(|c| c.name == to) {
                     return Err(Error::invalid_option(
                         option,
                         format!("`{to}` is produced twice"),
@@ -50,12 +49,10 @@ impl Transform for FieldMapper {
                 }
                 let mut col = input.columns[i].clone();
                 col.name = to.to_string();
-                out.columns.push(col);
+                columns.push(col);
                 picks.push(i);
             }
-            let pk = out.primary_key.take();
-            out.primary_key = pk.filter(|pk| pk.columns.iter().all(|c| out.index_of(c).is_some()));
-            tables.push((out, picks));
+            tables.push((input.with_columns(columns), picks));
         }
         Ok(FieldMapper { tables })
     }

@@ -57,10 +57,7 @@ impl Transform for Filter {
                     ));
                 }
             };
-            let mut out = input.clone();
-            out.columns = picks.iter().map(|&i| input.columns[i].clone()).collect();
-            let pk = out.primary_key.take();
-            out.primary_key = pk.filter(|pk| pk.columns.iter().all(|c| out.index_of(c).is_some()));
+            let out = input.with_columns(picks.iter().map(|&i| input.columns[i].clone()).collect());
             tables.push((out, picks));
         }
         Ok(Filter { tables })

@@ -41,21 +41,16 @@ impl Transform for Sql {
         for input in &inputs {
             let q =
                 compile::compile(&parsed, input).map_err(|e| Error::invalid_option("query", e))?;
-            let mut out = input.clone();
-            out.columns = q
-                .outputs
-                .iter()
-                .map(|o| {
-                    let mut c = ColumnDef::new(o.name.clone(), o.data_type.clone());
-                    c.nullable = o.nullable;
-                    c
-                })
-                .collect();
-            let pk = out.primary_key.take();
-            out.primary_key = pk.filter(|pk| pk.columns.iter().all(|c| out.index_of(c).is_some()));
-            let names: Vec<String> = out.columns.iter().map(|c| c.name.clone()).collect();
-            out.constraint_keys
-                .retain(|k| k.columns.iter().all(|(c, _)| names.contains(c)));
+            let out = input.with_columns(
+                q.outputs
+                    .iter()
+                    .map(|o| {
+                        let mut c = ColumnDef::new(o.name.clone(), o.data_type.clone());
+                        c.nullable = o.nullable;
+                        c
+                    })
+                    .collect(),
+            );
             outputs.push(out);
             queries.push(q);
         }
