@@ -4,6 +4,7 @@
 
 mod bytes64;
 pub mod protocol;
+pub mod open;
 pub mod storage;
 
 pub use protocol::{

@@ -173,6 +173,29 @@ impl CheckpointStore {
         Ok(None)
     }
 
+    /// Deletes every checkpoint under the prefix (a finished job has nothing to resume).
+    pub async fn clear(&self) -> Result<(), StorageError> {
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&self.prefix))
+            .try_collect()
+            .await
+            .map_err(|e| StorageError(format!("cannot list {}: {e}", self.prefix)))?;
+        // Manifests first, so an interrupted clear leaves torn checkpoints, never wrong ones.
+        let (manifests, rest): (Vec<_>, Vec<_>) = metas
+            .into_iter()
+            .partition(|m| m.location.filename() == Some("manifest.json"));
+        for m in manifests.into_iter().chain(rest) {
+            match self.store.delete(&m.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(StorageError(format!("cannot delete {}: {e}", m.location)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps the newest `max_retained` checkpoints of a pipeline, deleting older ones (and any
     /// torn leftovers older than the newest complete one).
     pub async fn retain(&self, pipeline: u32, max_retained: usize) -> Result<(), StorageError> {

@@ -45,6 +45,9 @@ struct JobArgs {
     /// Fill `${key}` in the job config; repeatable (SeaTunnel's `-i`).
     #[arg(short = 'i', long = "variable", value_name = "KEY=VALUE")]
     variables: Vec<String>,
+    /// Continue job JOB_ID from its latest savepoint or checkpoint (SeaTunnel's `-r`).
+    #[arg(short = 'r', long = "resume", value_name = "JOB_ID")]
+    resume: Option<String>,
     /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
     #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
     master: Option<String>,
@@ -92,6 +95,11 @@ enum PluginCmd {
 
 /// Reads the engine config (exit 2 with file:line when it is wrong) and starts the runtime.
 fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> {
+    Ok(engine(st_config)?.runtime().clone())
+}
+
+/// The runtime and the engine's checkpoint settings, from the engine config.
+fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
     let conf = st_conf::EngineConfig::discover(st_config)?;
     for n in &conf.notices {
         eprintln!("notice: {n}");
@@ -100,7 +108,15 @@ fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> 
     for b in st_builtin::BUILTINS {
         rt.register(b.name, PluginSource::Builtin(b.wasm));
     }
-    Ok(Arc::new(rt))
+    let storage = &conf.checkpoint.storage;
+    let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")
+        .map_err(|e| anyhow::anyhow!("{}: {e}", conf.source))?;
+    Ok(Engine::new(Arc::new(rt)).with_checkpoints(st_engine::CheckpointConfig {
+        interval_ms: conf.checkpoint.interval,
+        timeout_ms: conf.checkpoint.timeout,
+        max_retained: conf.checkpoint.storage.max_retained as usize,
+        store: Some(store),
+    }))
 }
 
 fn main() -> ExitCode {
@@ -226,8 +242,12 @@ async fn run_job(
             return Ok(ExitCode::from(2));
         }
     };
-    let engine = Engine::new(runtime(conf)?);
-    let job_id = st_engine::new_job_id();
+    let engine = engine(conf)?;
+    let job_id = match &args.resume {
+        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => id.clone(),
+        Some(id) => anyhow::bail!("`--resume {id}` is not a job id"),
+        None => st_engine::new_job_id(),
+    };
     let prepared = match engine.prepare(&job, job_id.clone()).await {
         Ok(p) => p,
         Err(JobError::Invalid(errors)) => {
@@ -256,23 +276,52 @@ async fn run_job(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("Job {job_id} ({}) started", prepared.job_name);
-    let cancel = prepared.cancel_token();
+    if args.resume.is_some() {
+        eprintln!("Job {job_id} ({}) resumed", prepared.job_name);
+    } else {
+        eprintln!("Job {job_id} ({}) started", prepared.job_name);
+    }
+    // The first Ctrl-C (or SIGTERM) takes a savepoint and stops the job resumable; a second one,
+    // or a savepoint that cannot complete, cancels it.
+    let (savepoint, cancel) = (prepared.savepoint_token(), prepared.cancel_token());
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();
+        let job_id = job_id.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Interrupted: cancelling job {job_id}");
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut signals = 0;
+            loop {
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                    () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+                signals += 1;
                 interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
-                cancel.cancel();
+                if signals == 1 {
+                    eprintln!("Interrupted: taking a savepoint of job {job_id} (interrupt again to cancel)");
+                    savepoint.cancel();
+                } else {
+                    eprintln!("Interrupted again: cancelling job {job_id}");
+                    cancel.cancel();
+                }
             }
         });
     }
-    match engine.run(prepared).await {
+    let result = if args.resume.is_some() {
+        engine.resume(prepared).await
+    } else {
+        engine.run(prepared).await
+    };
+    match result {
         Ok(report) => {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
+        }
+        Err(JobError::Savepointed { job_id, report }) => {
+            println!("{report}");
+            eprintln!("Job {job_id} stopped at a savepoint; resume it with: st run --resume {job_id} {}", path.display());
+            Ok(ExitCode::from(130))
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -7,25 +7,24 @@
 //! Checkpoints and failover build on the same protocol (not yet: a BATCH job commits once,
 //! when every subtask has finished).
 
+mod pipeline;
 pub mod protocol;
 mod report;
 mod sandbox;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use st_core::{Batch, PluginKind, TableSchema};
+use st_checkpoint::CheckpointStore;
+use st_core::{PluginKind, TableSchema};
 use st_job::{ConfigError, ConfigErrors, JobConfig, JobMode};
 use st_runtime::{
-    CancelToken, EnumeratorInstance, LoadedFrom, Plugin, PluginError, PluginRef, PollStatus,
-    ReaderInstance, Runtime, RuntimeError, SandboxSpec, SinkWriterInstance, Split, TaskContext,
-    TransformInstance,
+    CancelToken, LoadedFrom, Plugin, PluginError, PluginRef, Runtime, RuntimeError, SandboxSpec,
+    TaskContext,
 };
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use protocol::{Command, Event, SplitMsg, TaskId, TaskMetrics, TaskRole};
+use pipeline::Outcome;
 pub use report::JobReport;
 
 /// Rows a reader is asked for per poll.
@@ -40,6 +39,42 @@ pub enum JobError {
     /// A task failed while the job ran.
     #[error("job {job_id} failed: {message}")]
     Failed { job_id: String, message: String },
+    /// A savepoint was taken and the job stopped; `st run --resume JOB_ID` continues it.
+    #[error("job {job_id} stopped at a savepoint; resume it with `st run --resume {job_id} JOB.conf`")]
+    Savepointed { job_id: String, report: Box<JobReport> },
+}
+
+/// Where checkpoints go and how often they are taken, from st.yaml (a job's `env` overrides
+/// the interval and timeout).
+#[derive(Debug, Clone)]
+pub struct CheckpointConfig {
+    /// Default interval of STREAMING jobs, in milliseconds.
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub max_retained: usize,
+    /// The store and the path prefix (`namespace/cluster`) jobs are kept under; `None` keeps
+    /// checkpoints in memory only (nothing to resume from after the process ends).
+    pub store: Option<st_checkpoint::open::Opened>,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        CheckpointConfig {
+            interval_ms: 30_000,
+            timeout_ms: 60_000,
+            max_retained: 3,
+            store: None,
+        }
+    }
+}
+
+/// What one run of a job needs besides the job: its checkpoint store, whether it resumes, and
+/// the switch that asks for a savepoint.
+#[derive(Debug, Clone)]
+pub(crate) struct JobControl {
+    pub store: Option<CheckpointStore>,
+    pub resume: bool,
+    pub savepoint: CancelToken,
 }
 
 /// One plugin of the job, resolved and checked.
@@ -81,6 +116,14 @@ pub struct PreparedJob {
     /// How each plugin was loaded: (plugin path, from, time).
     pub loads: Vec<(String, LoadedFrom, Duration)>,
     cancel: CancelToken,
+    savepoint: CancelToken,
+    /// `checkpoint.interval` (BATCH: only when set; STREAMING: st.yaml's default otherwise).
+    checkpoint_interval_ms: Option<u64>,
+    checkpoint_timeout_ms: u64,
+    max_retained: usize,
+    /// `job.retry.times` (default 3, as SeaTunnel) and `job.retry.interval.seconds` (3).
+    retry_times: u32,
+    retry_interval: Duration,
 }
 
 impl PreparedJob {
@@ -96,6 +139,11 @@ impl PreparedJob {
     /// Cancelling stops every task of the job; a busy plugin is interrupted within an epoch tick.
     pub fn cancel_token(&self) -> CancelToken {
         self.cancel.clone()
+    }
+
+    /// Asking for a savepoint stops the job at a consistent point it can resume from.
+    pub fn savepoint_token(&self) -> CancelToken {
+        self.savepoint.clone()
     }
 
     pub fn pipeline_count(&self) -> usize {
@@ -166,11 +214,28 @@ fn topo_order(inputs: &[Vec<usize>]) -> Vec<usize> {
 #[derive(Debug, Clone)]
 pub struct Engine {
     runtime: Arc<Runtime>,
+    checkpoints: CheckpointConfig,
 }
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>) -> Engine {
-        Engine { runtime }
+        Engine {
+            runtime,
+            checkpoints: CheckpointConfig::default(),
+        }
+    }
+
+    /// Sets where and how often checkpoints are taken.
+    pub fn with_checkpoints(mut self, checkpoints: CheckpointConfig) -> Engine {
+        self.checkpoints = checkpoints;
+        self
+    }
+
+    fn store(&self, job_id: &str) -> Option<CheckpointStore> {
+        self.checkpoints
+            .store
+            .as_ref()
+            .map(|o| CheckpointStore::new(o.store.clone(), &format!("{}/{job_id}", o.prefix)))
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -349,46 +414,94 @@ impl Engine {
             warnings,
             loads,
             cancel,
+            savepoint: CancelToken::default(),
+            checkpoint_interval_ms: job.env.checkpoint_interval_ms.or(if bounded {
+                None
+            } else {
+                Some(self.checkpoints.interval_ms)
+            }),
+            checkpoint_timeout_ms: job
+                .env
+                .checkpoint_timeout_ms
+                .unwrap_or(self.checkpoints.timeout_ms),
+            max_retained: self.checkpoints.max_retained,
+            retry_times: job.env.retry_times.unwrap_or(3),
+            retry_interval: Duration::from_secs(job.env.retry_interval_seconds.unwrap_or(3)),
         })
     }
 
-    /// Runs a prepared job to the end.
+    /// Runs a prepared job to the end (or to a savepoint).
     pub async fn run(&self, job: PreparedJob) -> Result<JobReport, JobError> {
+        self.run_job(job, false).await
+    }
+
+    /// Runs a job from its latest checkpoint or savepoint (SeaTunnel's `-r`); the prepared
+    /// job must carry the id of the run it continues.
+    pub async fn resume(&self, job: PreparedJob) -> Result<JobReport, JobError> {
+        self.run_job(job, true).await
+    }
+
+    async fn run_job(&self, job: PreparedJob, resume: bool) -> Result<JobReport, JobError> {
         let started = SystemTime::now();
         let clock = Instant::now();
         let job = Arc::new(job);
+        let control = JobControl {
+            store: self.store(&job.job_id),
+            resume,
+            savepoint: job.savepoint.clone(),
+        };
         let mut pipelines = JoinSet::new();
         for p in 0..job.pipelines.len() {
-            let (rt, job) = (self.runtime.clone(), job.clone());
-            pipelines.spawn(async move { run_pipeline(rt, job, p).await });
+            let (rt, job, control) = (self.runtime.clone(), job.clone(), control.clone());
+            pipelines.spawn(async move { pipeline::run_with_retries(rt, job, p, control).await });
         }
         let mut report = JobReport::new(&job.job_id, &job.job_name, started);
         report.loads = job.loads.clone();
+        let mut savepointed = false;
         while let Some(res) = pipelines.join_next().await {
-            match res {
-                Ok(Ok(metrics)) => report.add(&metrics),
-                Ok(Err(message)) => {
-                    pipelines.abort_all();
-                    return Err(JobError::Failed {
-                        job_id: job.job_id.clone(),
-                        message,
-                    });
+            let failure = match res {
+                Ok(Ok(Outcome::Finished(metrics))) => {
+                    report.add(&metrics);
+                    continue;
                 }
-                Err(e) => {
-                    pipelines.abort_all();
-                    return Err(JobError::Failed {
-                        job_id: job.job_id.clone(),
-                        message: format!("a pipeline stopped: {e}"),
-                    });
+                Ok(Ok(Outcome::Savepointed(metrics))) => {
+                    report.add(&metrics);
+                    savepointed = true;
+                    continue;
                 }
-            }
+                Ok(Err(message)) => message,
+                Err(e) => format!("a pipeline stopped: {e}"),
+            };
+            pipelines.abort_all();
+            return Err(JobError::Failed {
+                job_id: job.job_id.clone(),
+                message: failure,
+            });
         }
         report.duration = clock.elapsed();
+        if savepointed {
+            return Err(JobError::Savepointed {
+                job_id: job.job_id.clone(),
+                report: Box::new(report),
+            });
+        }
+        // A finished job has nothing to resume: its checkpoints go.
+        if let Some(store) = &control.store
+            && let Err(e) = store.clear().await
+        {
+            tracing::warn!("{e}");
+        }
+        if let Some(o) = &self.checkpoints.store
+            && let Some(root) = &o.local_root
+        {
+            let dir = root.join(&o.prefix).join(&job.job_id);
+            let _ = std::fs::remove_dir_all(dir);
+        }
         Ok(report)
     }
 }
 
-fn ctx(job: &PreparedJob, node: usize, subtask: u32, parallelism: u32) -> TaskContext {
+pub(crate) fn ctx(job: &PreparedJob, node: usize, subtask: u32, parallelism: u32) -> TaskContext {
     TaskContext {
         job_id: job.job_id.clone(),
         job_name: job.job_name.clone(),
@@ -399,483 +512,4 @@ fn ctx(job: &PreparedJob, node: usize, subtask: u32, parallelism: u32) -> TaskCo
         sandbox: job.nodes[node].sandbox.clone(),
         cancel: job.cancel.clone(),
     }
-}
-
-/// Runs one pipeline: enumerators, subtasks, then the committers. Returns the subtasks' metrics.
-async fn run_pipeline(
-    rt: Arc<Runtime>,
-    job: Arc<PreparedJob>,
-    p: usize,
-) -> Result<TaskMetrics, String> {
-    let plan = &job.pipelines[p];
-    let par = plan.parallelism;
-    let (event_tx, mut event_rx) = mpsc::unbounded_channel::<Event>();
-    let mut tasks = JoinSet::new();
-    let mut cmd_txs = Vec::new();
-    for index in 0..par {
-        let (tx, rx) = mpsc::unbounded_channel::<Command>();
-        cmd_txs.push(tx);
-        let (rt, job, events) = (rt.clone(), job.clone(), event_tx.clone());
-        let task = TaskId {
-            job_id: job.job_id.clone(),
-            pipeline: plan.id,
-            role: TaskRole::Subtask { index },
-        };
-        tasks.spawn(async move {
-            let event = match run_subtask(&rt, &job, p, index, rx).await {
-                Ok((commit_infos, metrics)) => Event::Finished {
-                    task,
-                    commit_infos,
-                    metrics,
-                },
-                Err(e) => Event::Failed {
-                    task,
-                    error: e.to_string(),
-                },
-            };
-            let _ = events.send(event);
-        });
-    }
-    // Enumerators hand out splits while the subtasks run.
-    for &source in &plan.sources {
-        let (rt, job, cmds, events) = (rt.clone(), job.clone(), cmd_txs.clone(), event_tx.clone());
-        let task = TaskId {
-            job_id: job.job_id.clone(),
-            pipeline: plan.id,
-            role: TaskRole::Enumerator {
-                source: source as u32,
-            },
-        };
-        tasks.spawn(async move {
-            if let Err(e) = run_enumerator(&rt, &job, source, par, &cmds).await {
-                let _ = events.send(Event::Failed {
-                    task,
-                    error: e.to_string(),
-                });
-            }
-        });
-    }
-    drop(event_tx);
-    let mut committers = Vec::new();
-    for &sink in &plan.sinks {
-        let node = &job.nodes[sink];
-        match rt
-            .sink_committer(
-                &node.plugin,
-                &node.options,
-                &ctx(&job, sink, 0, par),
-                &node.in_tables,
-            )
-            .await
-        {
-            Ok(c) => committers.push((sink, c)),
-            Err(e) => {
-                tasks.abort_all();
-                return Err(e.to_string());
-            }
-        }
-    }
-    let mut finished = 0;
-    let mut infos: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
-    let mut metrics = TaskMetrics::default();
-    while finished < par {
-        match event_rx.recv().await {
-            Some(Event::Finished {
-                commit_infos,
-                metrics: m,
-                ..
-            }) => {
-                finished += 1;
-                for (sink, list) in commit_infos {
-                    infos.entry(sink as usize).or_default().extend(list);
-                }
-                metrics.rows_read.extend(m.rows_read);
-                metrics.rows_written.extend(m.rows_written);
-                metrics.bytes_read += m.bytes_read;
-                metrics.peak_guest_memory = metrics.peak_guest_memory.max(m.peak_guest_memory);
-                metrics.peak_memory.extend(m.peak_memory);
-                metrics.recycled += m.recycled;
-            }
-            Some(Event::Failed { task, error }) => {
-                tasks.abort_all();
-                for (sink, c) in &mut committers {
-                    let pending = infos.remove(sink).unwrap_or_default();
-                    if let Err(e) = c.abort(&pending).await {
-                        tracing::warn!("aborting {}: {e}", job.nodes[*sink].path);
-                    }
-                }
-                tracing::debug!("{task} failed");
-                return Err(error);
-            }
-            None => return Err("the pipeline's tasks stopped without reporting".into()),
-        }
-    }
-    // Every subtask prepared its final commit: commit once, then close.
-    const FINAL_CHECKPOINT: u64 = 1;
-    for (sink, c) in &mut committers {
-        let mut pending = infos.remove(sink).unwrap_or_default();
-        for attempt in 0..3 {
-            pending = c
-                .commit(FINAL_CHECKPOINT, &pending)
-                .await
-                .map_err(|e| e.to_string())?;
-            if pending.is_empty() {
-                break;
-            }
-            tracing::warn!(
-                "{}: {} commit infos to retry (attempt {})",
-                job.nodes[*sink].path,
-                pending.len(),
-                attempt + 1
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        if !pending.is_empty() {
-            return Err(format!(
-                "{}: {} commits still failing after 3 attempts",
-                job.nodes[*sink].path,
-                pending.len()
-            ));
-        }
-        c.close().await.map_err(|e| e.to_string())?;
-    }
-    while tasks.join_next().await.is_some() {}
-    Ok(metrics)
-}
-
-async fn run_enumerator(
-    rt: &Runtime,
-    job: &PreparedJob,
-    source: usize,
-    parallelism: u32,
-    cmds: &[mpsc::UnboundedSender<Command>],
-) -> Result<(), RuntimeError> {
-    let node = &job.nodes[source];
-    let mut e: EnumeratorInstance = rt
-        .enumerator(
-            &node.plugin,
-            &node.options,
-            &ctx(job, source, 0, parallelism),
-            None,
-        )
-        .await?;
-    loop {
-        let step = e.enumerate().await?;
-        let mut per_reader: BTreeMap<u32, Vec<SplitMsg>> = BTreeMap::new();
-        for (reader, split) in step.assignments {
-            if reader >= parallelism {
-                return Err(RuntimeError::Contract {
-                    plugin: node.plugin.info.name.clone(),
-                    task: format!("{}.enumerator", node.path),
-                    message: format!(
-                        "assigned split {} to reader {reader}, but there are {parallelism}",
-                        split.id
-                    ),
-                });
-            }
-            per_reader.entry(reader).or_default().push(SplitMsg {
-                id: split.id,
-                data: split.data,
-            });
-        }
-        for (reader, splits) in per_reader {
-            let _ = cmds[reader as usize].send(Command::AssignSplits {
-                source: source as u32,
-                splits,
-            });
-        }
-        if step.no_more_splits {
-            for c in cmds {
-                let _ = c.send(Command::NoMoreSplits {
-                    source: source as u32,
-                });
-            }
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-struct ReaderSlot {
-    node: usize,
-    reader: ReaderInstance,
-    finished: bool,
-    /// The enumerator said no more splits will come (told again to a recycled reader).
-    no_more: bool,
-    rows: u64,
-    started: Instant,
-}
-
-/// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
-fn recycle_threshold(rt: &Runtime, spec: &SandboxSpec) -> Option<usize> {
-    let percent = rt.config().recycle_at_percent;
-    (percent > 0 && percent < 100).then(|| spec.limits.max_memory_bytes / 100 * percent as usize)
-}
-
-/// Replaces a reader whose memory neared its cap with a fresh instance restored from its
-/// state: guest memory only grows, so this is how a long-running reader stays within bounds.
-async fn recycle_reader(
-    rt: &Runtime,
-    job: &PreparedJob,
-    slot: &mut ReaderSlot,
-    ctx: &TaskContext,
-    metrics: &mut TaskMetrics,
-) -> Result<(), RuntimeError> {
-    let node = &job.nodes[slot.node];
-    let state = slot.reader.snapshot_state(0).await?;
-    let mut fresh = rt
-        .reader(&node.plugin, &node.options, ctx, &state, &node.out_tables)
-        .await?;
-    if slot.no_more {
-        fresh.no_more_splits().await?;
-    }
-    let old = std::mem::replace(&mut slot.reader, fresh);
-    metrics
-        .peak_memory
-        .push((ctx.task_id(), old.peak_memory() as u64));
-    metrics.recycled += 1;
-    tracing::info!(
-        task = ctx.task_id(),
-        memory = old.peak_memory(),
-        "recycled a reader near its memory cap"
-    );
-    Ok(())
-}
-
-/// One fused subtask: its readers, the transforms and the writers of the pipeline.
-async fn run_subtask(
-    rt: &Runtime,
-    job: &PreparedJob,
-    p: usize,
-    index: u32,
-    mut cmds: mpsc::UnboundedReceiver<Command>,
-) -> Result<(Vec<(u32, Vec<Vec<u8>>)>, TaskMetrics), RuntimeError> {
-    let plan = &job.pipelines[p];
-    let par = plan.parallelism;
-    let mut readers = Vec::new();
-    for &s in &plan.sources {
-        let node = &job.nodes[s];
-        let reader = rt
-            .reader(
-                &node.plugin,
-                &node.options,
-                &ctx(job, s, index, par),
-                &[],
-                &node.out_tables,
-            )
-            .await?;
-        readers.push(ReaderSlot {
-            node: s,
-            reader,
-            finished: false,
-            no_more: false,
-            rows: 0,
-            started: Instant::now(),
-        });
-    }
-    // Every node reachable from the sources, in the job's order.
-    let mut reachable = vec![false; job.nodes.len()];
-    let mut stack: Vec<usize> = plan.sources.clone();
-    while let Some(n) = stack.pop() {
-        if !reachable[n] {
-            reachable[n] = true;
-            stack.extend(job.nodes[n].downstream.iter().map(|(d, _)| *d));
-        }
-    }
-    let mut transforms: HashMap<usize, TransformInstance> = HashMap::new();
-    let mut writers: Vec<(usize, SinkWriterInstance)> = Vec::new();
-    for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
-        match node.kind {
-            PluginKind::Transform => {
-                transforms.insert(
-                    i,
-                    rt.transform(
-                        &node.plugin,
-                        &node.options,
-                        &ctx(job, i, index, par),
-                        &node.in_tables,
-                    )
-                    .await?,
-                );
-            }
-            PluginKind::Sink => {
-                writers.push((
-                    i,
-                    rt.sink_writer(
-                        &node.plugin,
-                        &node.options,
-                        &ctx(job, i, index, par),
-                        &node.in_tables,
-                        &[],
-                    )
-                    .await?,
-                ));
-            }
-            PluginKind::Source => {}
-        }
-    }
-    let mut metrics = TaskMetrics::default();
-    let mut read: BTreeMap<String, u64> = BTreeMap::new();
-    let mut written: BTreeMap<String, u64> = BTreeMap::new();
-    let mut queue: VecDeque<(usize, Batch)> = VecDeque::new();
-    loop {
-        while let Ok(cmd) = cmds.try_recv() {
-            apply(cmd, &mut readers).await?;
-        }
-        let mut progressed = false;
-        for slot in readers.iter_mut().filter(|r| !r.finished) {
-            let (batch, status) = slot.reader.poll_next(BATCH_ROWS).await?;
-            if status == PollStatus::Finished {
-                slot.finished = true;
-            } else {
-                let ctx = ctx(job, slot.node, index, par);
-                if recycle_threshold(rt, &ctx.sandbox)
-                    .is_some_and(|limit| slot.reader.memory() >= limit)
-                {
-                    recycle_reader(rt, job, slot, &ctx, &mut metrics).await?;
-                }
-            }
-            let Some(batch) = batch else { continue };
-            progressed = true;
-            let node = &job.nodes[slot.node];
-            if let Some(t) = node.out_tables.get(batch.table as usize) {
-                *read.entry(t.table_path.clone()).or_default() += batch.num_rows as u64;
-            }
-            metrics.bytes_read += batch.byte_size() as u64;
-            slot.rows += batch.num_rows as u64;
-            queue.push_back((slot.node, batch));
-            // Push the batch through the fused chain before reading more.
-            while let Some((from, batch)) = queue.pop_front() {
-                let downstream = &job.nodes[from].downstream;
-                let mut batch = Some(batch);
-                for (k, &(to, offset)) in downstream.iter().enumerate() {
-                    let mut b = if k + 1 == downstream.len() {
-                        batch.take().expect("moved once, to the last consumer")
-                    } else {
-                        batch
-                            .as_ref()
-                            .expect("present until the last consumer")
-                            .clone()
-                    };
-                    b.table += offset;
-                    match job.nodes[to].kind {
-                        PluginKind::Transform => {
-                            if let Some(t) = transforms.get_mut(&to) {
-                                for out in t.map(b).await? {
-                                    queue.push_back((to, out));
-                                }
-                                // Transforms keep no state between batches: a fresh instance
-                                // replaces one near its memory cap.
-                                let node = &job.nodes[to];
-                                let ctx = ctx(job, to, index, par);
-                                if recycle_threshold(rt, &ctx.sandbox)
-                                    .is_some_and(|limit| t.memory() >= limit)
-                                {
-                                    let fresh = rt
-                                        .transform(
-                                            &node.plugin,
-                                            &node.options,
-                                            &ctx,
-                                            &node.in_tables,
-                                        )
-                                        .await?;
-                                    let old = std::mem::replace(t, fresh);
-                                    metrics
-                                        .peak_memory
-                                        .push((ctx.task_id(), old.memory() as u64));
-                                    metrics.recycled += 1;
-                                }
-                            }
-                        }
-                        PluginKind::Sink => {
-                            if let Some((_, w)) = writers.iter_mut().find(|(n, _)| *n == to) {
-                                if let Some(t) = job.nodes[to].in_tables.get(b.table as usize) {
-                                    *written.entry(t.table_path.clone()).or_default() +=
-                                        b.num_rows as u64;
-                                }
-                                w.write(b).await?;
-                            }
-                        }
-                        PluginKind::Source => {}
-                    }
-                }
-            }
-            if let Some(limit) = job.rows_per_second.filter(|l| *l > 0) {
-                let due = Duration::from_secs_f64(slot.rows as f64 / limit as f64);
-                let elapsed = slot.started.elapsed();
-                if due > elapsed {
-                    tokio::time::sleep(due - elapsed).await;
-                }
-            }
-        }
-        if readers.iter().all(|r| r.finished) {
-            break;
-        }
-        if !progressed {
-            tokio::select! {
-                cmd = cmds.recv() => match cmd {
-                    Some(cmd) => apply(cmd, &mut readers).await?,
-                    None => tokio::time::sleep(Duration::from_millis(5)).await,
-                },
-                () = tokio::time::sleep(Duration::from_millis(5)) => {}
-            }
-        }
-    }
-    let mut commit_infos = Vec::new();
-    for (node, w) in &mut writers {
-        let info = w.prepare_commit(1).await?;
-        w.close().await?;
-        commit_infos.push((*node as u32, info.into_iter().collect()));
-        metrics.peak_memory.push((
-            ctx(job, *node, index, par).task_id(),
-            w.peak_memory() as u64,
-        ));
-    }
-    for r in &readers {
-        metrics.peak_memory.push((
-            ctx(job, r.node, index, par).task_id(),
-            r.reader.peak_memory() as u64,
-        ));
-    }
-    for (n, t) in &transforms {
-        metrics
-            .peak_memory
-            .push((ctx(job, *n, index, par).task_id(), t.memory() as u64));
-    }
-    metrics.peak_guest_memory = metrics
-        .peak_memory
-        .iter()
-        .map(|(_, b)| *b)
-        .max()
-        .unwrap_or(0);
-    metrics.rows_read = read.into_iter().collect();
-    metrics.rows_written = written.into_iter().collect();
-    Ok((commit_infos, metrics))
-}
-
-async fn apply(cmd: Command, readers: &mut [ReaderSlot]) -> Result<(), RuntimeError> {
-    match cmd {
-        Command::AssignSplits { source, splits } => {
-            if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
-                let splits: Vec<Split> = splits
-                    .into_iter()
-                    .map(|s| Split {
-                        id: s.id,
-                        data: s.data,
-                    })
-                    .collect();
-                slot.reader.add_splits(&splits).await?;
-            }
-        }
-        Command::NoMoreSplits { source } => {
-            if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
-                slot.no_more = true;
-                slot.reader.no_more_splits().await?;
-            }
-        }
-        Command::Cancel => {
-            return Err(RuntimeError::Host("cancelled".into()));
-        }
-    }
-    Ok(())
 }

@@ -3,6 +3,7 @@
 //! when tasks run on other nodes.
 
 use serde::{Deserialize, Serialize};
+use st_checkpoint::{CheckpointId, Kind, TaskSnapshot};
 
 /// A task's address: pipeline, role and subtask index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,6 +63,14 @@ pub enum Command {
     AssignSplits { source: u32, splits: Vec<SplitMsg> },
     /// That reader gets no more splits.
     NoMoreSplits { source: u32 },
+    /// A checkpoint barrier: snapshot every plugin of the subtask (writers prepare their
+    /// commit) between two batches, and acknowledge. After a savepoint barrier the subtask
+    /// reads nothing more.
+    Barrier { id: CheckpointId, kind: Kind },
+    /// Checkpoint `id` is durable and committed: readers may release what it covered.
+    CheckpointComplete { id: CheckpointId },
+    /// The pipeline is done (after its final checkpoint or a savepoint): close and report.
+    Finish,
     /// Stop now; nothing more will be committed.
     Cancel,
 }
@@ -69,15 +78,22 @@ pub enum Command {
 /// Subtask → coordinator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
-    /// The subtask's input ended; its writers prepared these commit infos (per sink plugin index).
-    Finished {
+    /// The subtask took its part of checkpoint `id`.
+    Ack {
         task: TaskId,
-        commit_infos: Vec<(u32, Vec<Vec<u8>>)>,
-        metrics: TaskMetrics,
+        id: CheckpointId,
+        snapshot: TaskSnapshot,
     },
+    /// Every reader of the subtask ran dry (BATCH); it waits for the final barrier.
+    Drained { task: TaskId },
+    /// The subtask closed after `Finish`.
+    Finished { task: TaskId, metrics: TaskMetrics },
     Failed {
         task: TaskId,
         error: String,
+        /// Whether running again from a checkpoint may help (a crash, not a fatal error).
+        #[serde(default)]
+        retriable: bool,
     },
 }
 
@@ -96,6 +112,18 @@ pub struct TaskMetrics {
     /// Instances recycled from their state because they neared their memory cap.
     #[serde(default)]
     pub recycled: u64,
+}
+
+impl TaskMetrics {
+    /// Adds another subtask's (or attempt's) figures.
+    pub fn merge(&mut self, m: TaskMetrics) {
+        self.rows_read.extend(m.rows_read);
+        self.rows_written.extend(m.rows_written);
+        self.bytes_read += m.bytes_read;
+        self.peak_guest_memory = self.peak_guest_memory.max(m.peak_guest_memory);
+        self.peak_memory.extend(m.peak_memory);
+        self.recycled += m.recycled;
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +149,7 @@ mod tests {
         let ev = Event::Failed {
             task: task.clone(),
             error: "boom".into(),
+            retriable: true,
         };
         let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);

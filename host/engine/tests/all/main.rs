@@ -43,14 +43,14 @@ sink { Assert { rules { row_rules = [ { rule_type = MIN_ROW, rule_value = 400000
 
 fn hostile(attack: &str) -> String {
     format!(
-        "env {{ sandbox {{ max-memory-mb = 64, call-timeout-ms = 500 }} }}\nsource {{ \"${{TEST_PLUGINS}}/st_test_hostile.wasm\" {{ {attack} }} }}\nsink {{ Console {{}} }}\n"
+        "env {{ job.retry.times = 0, sandbox {{ max-memory-mb = 64, call-timeout-ms = 500 }} }}\nsource {{ \"${{TEST_PLUGINS}}/st_test_hostile.wasm\" {{ {attack} }} }}\nsink {{ Console {{}} }}\n"
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_plugin_fails_only_its_own_job() {
     let engine = Engine::new(runtime());
-    let panic = "env { sandbox { max-memory-mb = 64 } }\nsource { \"${TEST_PLUGINS}/st_test_faulty_source.wasm\" { fail_in = panic } }\nsink { Console {} }\n".to_string();
+    let panic = "env { job.retry.times = 0, sandbox { max-memory-mb = 64 } }\nsource { \"${TEST_PLUGINS}/st_test_faulty_source.wasm\" { fail_in = panic } }\nsink { Console {} }\n".to_string();
     for (attack, want) in [
         (hostile("attack = busy-loop"), "call timeout of 500 ms"),
         (

@@ -1,0 +1,873 @@
+//! Running one pipeline with checkpoints.
+//!
+//! The pipeline's coordinator (this module's [`run_attempt`]) owns the enumerators and the
+//! committers and talks to the fused subtasks only through [`Command`]s and [`Event`]s. Split
+//! assignments and checkpoint barriers leave the coordinator on the same ordered channel per
+//! subtask, right after the enumerators' snapshot, so a split is either in the enumerator's
+//! snapshot or in a reader's, never both and never neither. A subtask takes its snapshot between
+//! two batches (its chain is fused, so nothing is in flight inside it), which is the aligned
+//! barrier of Chandy–Lamport for this shape of pipeline.
+//!
+//! Writers prepare their commits at the barrier; the checkpoint is written durably; only then
+//! do the committers commit (two-phase commit). A BATCH pipeline ends with a final checkpoint
+//! that commits what the last interval wrote; a savepoint ends the pipeline resumable. A failed
+//! attempt restarts from the latest durable checkpoint, up to `job.retry.times`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use st_checkpoint::{Action, Coordinator, Kind, RestorePlan, Settings, TaskSnapshot};
+use st_core::{Batch, PluginKind};
+use st_runtime::{
+    EnumeratorInstance, PollStatus, ReaderInstance, Runtime, RuntimeError, SandboxSpec,
+    SinkCommitterInstance, SinkWriterInstance, Split, TaskContext, TransformInstance,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::protocol::{Command, Event, SplitMsg, TaskId, TaskMetrics, TaskRole};
+use crate::{BATCH_ROWS, JobControl, PreparedJob, ctx};
+
+/// Why an attempt failed, and whether running it again from a checkpoint may help: a crash,
+/// a timeout or a retriable plugin error may; a plugin's fatal error, a broken contract or a
+/// cancel will not.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub message: String,
+    pub retriable: bool,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            retriable: true,
+        }
+    }
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(e: RuntimeError) -> Self {
+        let retriable = match &e {
+            RuntimeError::Trap { .. } => true,
+            RuntimeError::Plugin { error, .. } => {
+                matches!(error, st_runtime::PluginError::Retriable(_))
+            }
+            RuntimeError::Host(m) => m != "cancelled",
+            RuntimeError::Contract { .. }
+            | RuntimeError::Load { .. }
+            | RuntimeError::UnknownPlugin { .. } => false,
+        };
+        Failure {
+            message: e.to_string(),
+            retriable,
+        }
+    }
+}
+
+/// How a pipeline ended, when it did not fail.
+pub(crate) enum Outcome {
+    Finished(TaskMetrics),
+    /// A savepoint was taken; the pipeline can be resumed from it.
+    Savepointed(TaskMetrics),
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn subtask_key(index: u32) -> String {
+    format!("subtask/{index}")
+}
+
+fn enumerator_key(job: &PreparedJob, source: usize) -> String {
+    format!("enumerator/{}", job.nodes[source].path)
+}
+
+/// Runs pipeline `p`, restarting it from its latest checkpoint after a failure.
+pub(crate) async fn run_with_retries(
+    rt: Arc<Runtime>,
+    job: Arc<PreparedJob>,
+    p: usize,
+    control: JobControl,
+) -> Result<Outcome, String> {
+    let pipeline = job.pipelines[p].id;
+    let mut restore = if control.resume {
+        match &control.store {
+            Some(store) => store
+                .latest(pipeline)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|c| c.restore_plan()),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let mut attempt = 0;
+    loop {
+        match run_attempt(&rt, &job, p, &control, restore.take()).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(Failure { message, retriable }) => {
+                if !retriable || job.cancel.is_cancelled() || attempt >= job.retry_times {
+                    return Err(message);
+                }
+                attempt += 1;
+                let from = match &control.store {
+                    Some(store) => store.latest(pipeline).await.map_err(|e| e.to_string())?,
+                    None => None,
+                };
+                tracing::warn!(
+                    "pipeline {pipeline} failed: {message}; restarting {} (attempt {attempt} of {})",
+                    from.as_ref()
+                        .map_or("from the start".to_string(), |c| format!(
+                            "from checkpoint {}",
+                            c.id
+                        )),
+                    job.retry_times
+                );
+                eprintln!(
+                    "Pipeline {pipeline} failed: {message}; restarting {} (retry {attempt} of {})",
+                    from.as_ref()
+                        .map_or("from the start".to_string(), |c| format!(
+                            "from checkpoint {}",
+                            c.id
+                        )),
+                    job.retry_times
+                );
+                restore = from.map(|c| c.restore_plan());
+                tokio::time::sleep(job.retry_interval).await;
+            }
+        }
+    }
+}
+
+struct Enumerator {
+    node: usize,
+    instance: EnumeratorInstance,
+    done: bool,
+}
+
+/// One attempt at running the pipeline, from `restore` or from the start.
+async fn run_attempt(
+    rt: &Arc<Runtime>,
+    job: &Arc<PreparedJob>,
+    p: usize,
+    control: &JobControl,
+    restore: Option<RestorePlan>,
+) -> Result<Outcome, Failure> {
+    let plan = &job.pipelines[p];
+    let par = plan.parallelism;
+    let restored_from = restore.as_ref().map(|r| r.checkpoint);
+    let err = Failure::from;
+
+    // Committers first: commits a failure may have cut short run again (they are idempotent).
+    let mut committers: Vec<(usize, SinkCommitterInstance)> = Vec::new();
+    for &sink in &plan.sinks {
+        let node = &job.nodes[sink];
+        let c = rt
+            .sink_committer(
+                &node.plugin,
+                &node.options,
+                &ctx(job, sink, 0, par),
+                &node.in_tables,
+            )
+            .await
+            .map_err(err)?;
+        committers.push((sink, c));
+    }
+    if let Some(r) = &restore {
+        commit_all(job, &mut committers, r.checkpoint, &r.recommit).await?;
+    }
+
+    let mut enumerators = Vec::new();
+    for &source in &plan.sources {
+        let node = &job.nodes[source];
+        let state = restore.as_ref().and_then(|r| {
+            r.task(&enumerator_key(job, source))
+                .states
+                .get(&node.path)
+                .and_then(|s| s.first().cloned())
+        });
+        let instance = rt
+            .enumerator(
+                &node.plugin,
+                &node.options,
+                &ctx(job, source, 0, par),
+                state,
+            )
+            .await
+            .map_err(err)?;
+        enumerators.push(Enumerator {
+            node: source,
+            instance,
+            done: false,
+        });
+    }
+
+    let (event_tx, mut event_rx) = mpsc::unbounded_channel::<Event>();
+    let mut tasks = JoinSet::new();
+    let mut cmds = Vec::new();
+    for index in 0..par {
+        let (tx, rx) = mpsc::unbounded_channel::<Command>();
+        cmds.push(tx);
+        let (rt, job, events) = (rt.clone(), job.clone(), event_tx.clone());
+        let snapshot = restore
+            .as_ref()
+            .map(|r| r.task(&subtask_key(index)))
+            .unwrap_or_default();
+        let task = TaskId {
+            job_id: job.job_id.clone(),
+            pipeline: plan.id,
+            role: TaskRole::Subtask { index },
+        };
+        tasks.spawn(async move {
+            if let Err(e) = run_subtask(&rt, &job, p, index, rx, &events, snapshot).await {
+                let f = Failure::from(e);
+                let _ = events.send(Event::Failed {
+                    task,
+                    error: f.message,
+                    retriable: f.retriable,
+                });
+            }
+        });
+    }
+    drop(event_tx);
+    let result = coordinate(
+        job,
+        p,
+        control,
+        restored_from,
+        &mut enumerators,
+        &mut committers,
+        &cmds,
+        &mut event_rx,
+    )
+    .await;
+    if result.is_err() {
+        for c in &cmds {
+            let _ = c.send(Command::Cancel);
+        }
+        tasks.abort_all();
+    }
+    while tasks.join_next().await.is_some() {}
+    let outcome = result?;
+    if let Outcome::Finished(_) = &outcome {
+        for (sink, c) in &mut committers {
+            c.close()
+                .await
+                .map_err(|e| format!("{}: {e}", job.nodes[*sink].path))?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Commits `infos` (per sink path) for checkpoint `id`, retrying what the committer hands back.
+async fn commit_all(
+    job: &PreparedJob,
+    committers: &mut [(usize, SinkCommitterInstance)],
+    id: u64,
+    infos: &BTreeMap<String, Vec<Vec<u8>>>,
+) -> Result<(), String> {
+    for (sink, c) in committers.iter_mut() {
+        let path = &job.nodes[*sink].path;
+        let mut pending = infos.get(path).cloned().unwrap_or_default();
+        if pending.is_empty() {
+            continue;
+        }
+        for attempt in 1..=3 {
+            pending = c.commit(id, &pending).await.map_err(|e| e.to_string())?;
+            if pending.is_empty() {
+                break;
+            }
+            tracing::warn!(
+                "{path}: {} commit infos to retry (attempt {attempt})",
+                pending.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+        }
+        if !pending.is_empty() {
+            return Err(format!(
+                "{path}: {} commits of checkpoint {id} still failing after 3 attempts",
+                pending.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The coordinator's loop: enumerate, checkpoint, commit, until the pipeline ends.
+#[allow(clippy::too_many_arguments)]
+async fn coordinate(
+    job: &Arc<PreparedJob>,
+    p: usize,
+    control: &JobControl,
+    restored_from: Option<u64>,
+    enumerators: &mut [Enumerator],
+    committers: &mut [(usize, SinkCommitterInstance)],
+    cmds: &[mpsc::UnboundedSender<Command>],
+    events: &mut mpsc::UnboundedReceiver<Event>,
+) -> Result<Outcome, Failure> {
+    let plan = &job.pipelines[p];
+    let par = plan.parallelism;
+    let settings = Settings {
+        interval_ms: job.checkpoint_interval_ms,
+        timeout_ms: job.checkpoint_timeout_ms,
+    };
+    let keys: Vec<String> = (0..par).map(subtask_key).collect();
+    let mut coord = Coordinator::new(plan.id, settings, keys, restored_from, now_ms());
+    let mut drained = 0;
+    let mut finished = 0;
+    let mut ending: Option<Kind> = None;
+    let mut metrics = TaskMetrics::default();
+    let mut savepoint_asked = false;
+    let mut savepoint_deadline: Option<Instant> = None;
+    // Enumerator snapshots of the checkpoint in flight, joined to the subtasks' at completion.
+    let mut enumerator_states: Vec<(String, TaskSnapshot)> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let mut actions = Vec::new();
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(Event::Ack { task, id, snapshot }) => {
+                    let key = match task.role {
+                        TaskRole::Subtask { index } => subtask_key(index),
+                        _ => return Err(format!("unexpected acknowledgement from {task}").into()),
+                    };
+                    actions = coord.ack(&key, id, snapshot, now_ms()).map_err(|e| e.to_string())?;
+                }
+                Some(Event::Drained { .. }) => {
+                    drained += 1;
+                }
+                Some(Event::Finished { metrics: m, .. }) => {
+                    finished += 1;
+                    metrics.merge(m);
+                    if finished == par {
+                        return Ok(match ending {
+                            Some(Kind::Savepoint) => Outcome::Savepointed(metrics),
+                            _ => Outcome::Finished(metrics),
+                        });
+                    }
+                }
+                Some(Event::Failed { task, error, retriable }) => {
+                    tracing::debug!("{task} failed");
+                    return Err(Failure { message: error, retriable });
+                }
+                None => return Err("the pipeline's tasks stopped without reporting".to_string().into()),
+            },
+            _ = tick.tick() => {
+                for e in enumerators.iter_mut().filter(|e| !e.done) {
+                    enumerate(job, e, par, cmds).await?;
+                }
+                actions = coord.tick(now_ms());
+            }
+        }
+        if ending.is_none() {
+            if control.savepoint.is_cancelled() && !savepoint_asked {
+                savepoint_asked = true;
+                savepoint_deadline =
+                    Some(Instant::now() + Duration::from_millis(job.checkpoint_timeout_ms));
+                actions.extend(coord.request(Kind::Savepoint, now_ms()));
+            } else if job.bounded
+                && drained == par
+                && enumerators.iter().all(|e| e.done)
+                && !savepoint_asked
+            {
+                ending = Some(Kind::Final);
+                actions.extend(coord.request(Kind::Final, now_ms()));
+            }
+        }
+        if savepoint_deadline.is_some_and(|d| Instant::now() > d) {
+            // A plugin stuck in a call never reaches the barrier: stop it instead.
+            job.cancel.cancel();
+            return Err(Failure {
+                message: format!(
+                    "the savepoint did not complete within {} ms; the job was cancelled",
+                    job.checkpoint_timeout_ms
+                ),
+                retriable: false,
+            });
+        }
+        for action in actions {
+            match action {
+                Action::Trigger { id, kind, .. } => {
+                    // Enumerators snapshot here; the barriers follow their assignments on the
+                    // same channels.
+                    enumerator_states.clear();
+                    for e in enumerators.iter_mut() {
+                        let state = e
+                            .instance
+                            .snapshot_state(id)
+                            .await
+                            .map_err(|x| x.to_string())?;
+                        let mut snap = TaskSnapshot::default();
+                        snap.states.insert(job.nodes[e.node].path.clone(), vec![state]);
+                        enumerator_states.push((enumerator_key(job, e.node), snap));
+                    }
+                    if kind != Kind::Periodic {
+                        ending = Some(kind);
+                    }
+                    for c in cmds {
+                        let _ = c.send(Command::Barrier { id, kind });
+                    }
+                }
+                Action::Persist(mut cp) => {
+                    cp.tasks.extend(std::mem::take(&mut enumerator_states));
+                    let id = cp.id;
+                    let written = match &control.store {
+                        Some(store) => store.write(&cp).await.map_err(|e| e.to_string()),
+                        None => Ok(()),
+                    };
+                    let next = match written {
+                        Ok(()) => coord.persisted(id).map_err(|e| e.to_string())?,
+                        Err(e) => coord.persist_failed(id, &e),
+                    };
+                    for a in next {
+                        match a {
+                            Action::Commit { id, kind, infos } => {
+                                commit_all(job, committers, id, &infos).await?;
+                                for c in cmds {
+                                    let _ = c.send(Command::CheckpointComplete { id });
+                                }
+                                for e in enumerators.iter_mut() {
+                                    e.instance
+                                        .notify_checkpoint_complete(id)
+                                        .await
+                                        .map_err(|x| x.to_string())?;
+                                }
+                                if let Some(store) = &control.store
+                                    && let Err(e) = store.retain(plan.id, job.max_retained).await
+                                {
+                                    tracing::warn!("{e}");
+                                }
+                                if kind != Kind::Periodic {
+                                    for c in cmds {
+                                        let _ = c.send(Command::Finish);
+                                    }
+                                }
+                            }
+                            Action::Abort { reason, .. } => return Err(reason.into()),
+                            _ => {}
+                        }
+                    }
+                }
+                Action::Abort { reason, .. } => {
+                    // Writers already handed their prepared data to this checkpoint: the only
+                    // way not to lose it is to go back to the previous one.
+                    return Err(reason.into());
+                }
+                Action::Commit { .. } => {}
+            }
+        }
+    }
+}
+
+/// One enumeration step: hand out new splits, then tell readers when there will be no more.
+async fn enumerate(
+    job: &PreparedJob,
+    e: &mut Enumerator,
+    parallelism: u32,
+    cmds: &[mpsc::UnboundedSender<Command>],
+) -> Result<(), String> {
+    let node = &job.nodes[e.node];
+    let step = e.instance.enumerate().await.map_err(|x| x.to_string())?;
+    let mut per_reader: BTreeMap<u32, Vec<SplitMsg>> = BTreeMap::new();
+    for (reader, split) in step.assignments {
+        if reader >= parallelism {
+            return Err(RuntimeError::Contract {
+                plugin: node.plugin.info.name.clone(),
+                task: format!("{}.enumerator", node.path),
+                message: format!(
+                    "assigned split {} to reader {reader}, but there are {parallelism}",
+                    split.id
+                ),
+            }
+            .to_string());
+        }
+        per_reader.entry(reader).or_default().push(SplitMsg {
+            id: split.id,
+            data: split.data,
+        });
+    }
+    for (reader, splits) in per_reader {
+        let _ = cmds[reader as usize].send(Command::AssignSplits {
+            source: e.node as u32,
+            splits,
+        });
+    }
+    if step.no_more_splits {
+        e.done = true;
+        for c in cmds {
+            let _ = c.send(Command::NoMoreSplits {
+                source: e.node as u32,
+            });
+        }
+    }
+    Ok(())
+}
+
+struct ReaderSlot {
+    node: usize,
+    reader: ReaderInstance,
+    finished: bool,
+    /// The enumerator said no more splits will come (told again to a recycled reader).
+    no_more: bool,
+    rows: u64,
+    started: Instant,
+}
+
+/// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
+fn recycle_threshold(rt: &Runtime, spec: &SandboxSpec) -> Option<usize> {
+    let percent = rt.config().recycle_at_percent;
+    (percent > 0 && percent < 100).then(|| spec.limits.max_memory_bytes / 100 * percent as usize)
+}
+
+/// Replaces a reader whose memory neared its cap with a fresh instance restored from its
+/// state: guest memory only grows, so this is how a long-running reader stays within bounds.
+async fn recycle_reader(
+    rt: &Runtime,
+    job: &PreparedJob,
+    slot: &mut ReaderSlot,
+    ctx: &TaskContext,
+    metrics: &mut TaskMetrics,
+) -> Result<(), RuntimeError> {
+    let node = &job.nodes[slot.node];
+    let state = slot.reader.snapshot_state(0).await?;
+    let mut fresh = rt
+        .reader(&node.plugin, &node.options, ctx, &state, &node.out_tables)
+        .await?;
+    if slot.no_more {
+        fresh.no_more_splits().await?;
+    }
+    let old = std::mem::replace(&mut slot.reader, fresh);
+    metrics
+        .peak_memory
+        .push((ctx.task_id(), old.peak_memory() as u64));
+    metrics.recycled += 1;
+    tracing::info!(
+        task = ctx.task_id(),
+        memory = old.peak_memory(),
+        "recycled a reader near its memory cap"
+    );
+    Ok(())
+}
+
+fn split_bytes(s: &Split) -> Vec<u8> {
+    serde_json::to_vec(&SplitMsg {
+        id: s.id.clone(),
+        data: s.data.clone(),
+    })
+    .unwrap_or_default()
+}
+
+fn split_from_bytes(b: &[u8]) -> Result<Split, RuntimeError> {
+    let m: SplitMsg = serde_json::from_slice(b)
+        .map_err(|e| RuntimeError::Host(format!("a checkpointed split is unreadable: {e}")))?;
+    Ok(Split {
+        id: m.id,
+        data: m.data,
+    })
+}
+
+/// The subtask's state machine besides reading.
+enum Phase {
+    /// Reading and writing.
+    Running,
+    /// Readers ran dry (BATCH) or a savepoint was taken: only barriers and `Finish` matter.
+    Waiting,
+}
+
+/// One fused subtask: its readers, the transforms and the writers of the pipeline.
+async fn run_subtask(
+    rt: &Runtime,
+    job: &PreparedJob,
+    p: usize,
+    index: u32,
+    mut cmds: mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::UnboundedSender<Event>,
+    restore: TaskSnapshot,
+) -> Result<(), RuntimeError> {
+    let plan = &job.pipelines[p];
+    let par = plan.parallelism;
+    let task = TaskId {
+        job_id: job.job_id.clone(),
+        pipeline: plan.id,
+        role: TaskRole::Subtask { index },
+    };
+    let mut readers = Vec::new();
+    for &s in &plan.sources {
+        let node = &job.nodes[s];
+        let splits: Vec<Split> = restore
+            .states
+            .get(&node.path)
+            .map(|list| list.iter().map(|b| split_from_bytes(b)).collect::<Result<_, _>>())
+            .transpose()?
+            .unwrap_or_default();
+        let reader = rt
+            .reader(
+                &node.plugin,
+                &node.options,
+                &ctx(job, s, index, par),
+                &splits,
+                &node.out_tables,
+            )
+            .await?;
+        readers.push(ReaderSlot {
+            node: s,
+            reader,
+            finished: false,
+            no_more: false,
+            rows: 0,
+            started: Instant::now(),
+        });
+    }
+    // Every node reachable from the sources, in the job's order.
+    let mut reachable = vec![false; job.nodes.len()];
+    let mut stack: Vec<usize> = plan.sources.clone();
+    while let Some(n) = stack.pop() {
+        if !reachable[n] {
+            reachable[n] = true;
+            stack.extend(job.nodes[n].downstream.iter().map(|(d, _)| *d));
+        }
+    }
+    let mut transforms: HashMap<usize, TransformInstance> = HashMap::new();
+    let mut writers: Vec<(usize, SinkWriterInstance)> = Vec::new();
+    for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
+        match node.kind {
+            PluginKind::Transform => {
+                transforms.insert(
+                    i,
+                    rt.transform(
+                        &node.plugin,
+                        &node.options,
+                        &ctx(job, i, index, par),
+                        &node.in_tables,
+                    )
+                    .await?,
+                );
+            }
+            PluginKind::Sink => {
+                let states = restore.states.get(&node.path).cloned().unwrap_or_default();
+                writers.push((
+                    i,
+                    rt.sink_writer(
+                        &node.plugin,
+                        &node.options,
+                        &ctx(job, i, index, par),
+                        &node.in_tables,
+                        &states,
+                    )
+                    .await?,
+                ));
+            }
+            PluginKind::Source => {}
+        }
+    }
+    let mut metrics = TaskMetrics::default();
+    let mut read: BTreeMap<String, u64> = BTreeMap::new();
+    let mut written: BTreeMap<String, u64> = BTreeMap::new();
+    let mut queue: VecDeque<(usize, Batch)> = VecDeque::new();
+    let mut phase = Phase::Running;
+    let mut idle = false;
+    loop {
+        // Commands first: a barrier is taken between two batches.
+        let mut pending = Vec::new();
+        match phase {
+            Phase::Waiting => match cmds.recv().await {
+                Some(c) => pending.push(c),
+                None => return Ok(()),
+            },
+            Phase::Running if idle => {
+                tokio::select! {
+                    cmd = cmds.recv() => match cmd {
+                        Some(c) => pending.push(c),
+                        None => return Ok(()),
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+            }
+            Phase::Running => {}
+        }
+        while let Ok(c) = cmds.try_recv() {
+            pending.push(c);
+        }
+        for cmd in pending {
+            match cmd {
+                Command::AssignSplits { source, splits } => {
+                    if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
+                        let splits: Vec<Split> = splits
+                            .into_iter()
+                            .map(|s| Split {
+                                id: s.id,
+                                data: s.data,
+                            })
+                            .collect();
+                        slot.reader.add_splits(&splits).await?;
+                        slot.finished = false;
+                    }
+                }
+                Command::NoMoreSplits { source } => {
+                    if let Some(slot) = readers.iter_mut().find(|r| r.node == source as usize) {
+                        slot.no_more = true;
+                        slot.reader.no_more_splits().await?;
+                    }
+                }
+                Command::Barrier { id, kind } => {
+                    let mut snapshot = TaskSnapshot::default();
+                    for r in &mut readers {
+                        let splits = r.reader.snapshot_state(id).await?;
+                        snapshot.states.insert(
+                            job.nodes[r.node].path.clone(),
+                            splits.iter().map(split_bytes).collect(),
+                        );
+                    }
+                    for (n, w) in &mut writers {
+                        let path = job.nodes[*n].path.clone();
+                        if let Some(info) = w.prepare_commit(id).await? {
+                            snapshot.commit_infos.insert(path.clone(), vec![info]);
+                        }
+                        snapshot.states.insert(path, w.snapshot_state(id).await?);
+                    }
+                    let _ = events.send(Event::Ack {
+                        task: task.clone(),
+                        id,
+                        snapshot,
+                    });
+                    if kind == Kind::Savepoint {
+                        phase = Phase::Waiting;
+                    }
+                }
+                Command::CheckpointComplete { id } => {
+                    for r in &mut readers {
+                        r.reader.notify_checkpoint_complete(id).await?;
+                    }
+                }
+                Command::Finish => {
+                    for (n, w) in &mut writers {
+                        w.close().await?;
+                        metrics
+                            .peak_memory
+                            .push((ctx(job, *n, index, par).task_id(), w.peak_memory() as u64));
+                    }
+                    for r in &readers {
+                        metrics.peak_memory.push((
+                            ctx(job, r.node, index, par).task_id(),
+                            r.reader.peak_memory() as u64,
+                        ));
+                    }
+                    for (n, t) in &transforms {
+                        metrics
+                            .peak_memory
+                            .push((ctx(job, *n, index, par).task_id(), t.memory() as u64));
+                    }
+                    metrics.peak_guest_memory =
+                        metrics.peak_memory.iter().map(|(_, b)| *b).max().unwrap_or(0);
+                    metrics.rows_read = std::mem::take(&mut read).into_iter().collect();
+                    metrics.rows_written = std::mem::take(&mut written).into_iter().collect();
+                    let _ = events.send(Event::Finished {
+                        task: task.clone(),
+                        metrics,
+                    });
+                    return Ok(());
+                }
+                Command::Cancel => return Err(RuntimeError::Host("cancelled".into())),
+            }
+        }
+        if let Phase::Waiting = phase {
+            continue;
+        }
+        let mut progressed = false;
+        for slot in readers.iter_mut().filter(|r| !r.finished) {
+            let (batch, status) = slot.reader.poll_next(BATCH_ROWS).await?;
+            if status == PollStatus::Finished {
+                slot.finished = true;
+            } else {
+                let ctx = ctx(job, slot.node, index, par);
+                if recycle_threshold(rt, &ctx.sandbox)
+                    .is_some_and(|limit| slot.reader.memory() >= limit)
+                {
+                    recycle_reader(rt, job, slot, &ctx, &mut metrics).await?;
+                }
+            }
+            let Some(batch) = batch else { continue };
+            progressed = true;
+            let node = &job.nodes[slot.node];
+            if let Some(t) = node.out_tables.get(batch.table as usize) {
+                *read.entry(t.table_path.clone()).or_default() += batch.num_rows as u64;
+            }
+            metrics.bytes_read += batch.byte_size() as u64;
+            slot.rows += batch.num_rows as u64;
+            queue.push_back((slot.node, batch));
+            // Push the batch through the fused chain before reading more.
+            while let Some((from, batch)) = queue.pop_front() {
+                let downstream = &job.nodes[from].downstream;
+                let mut batch = Some(batch);
+                for (k, &(to, offset)) in downstream.iter().enumerate() {
+                    let mut b = if k + 1 == downstream.len() {
+                        batch.take().expect("moved once, to the last consumer")
+                    } else {
+                        batch
+                            .as_ref()
+                            .expect("present until the last consumer")
+                            .clone()
+                    };
+                    b.table += offset;
+                    match job.nodes[to].kind {
+                        PluginKind::Transform => {
+                            if let Some(t) = transforms.get_mut(&to) {
+                                for out in t.map(b).await? {
+                                    queue.push_back((to, out));
+                                }
+                                // Transforms keep no state between batches: a fresh instance
+                                // replaces one near its memory cap.
+                                let node = &job.nodes[to];
+                                let ctx = ctx(job, to, index, par);
+                                if recycle_threshold(rt, &ctx.sandbox)
+                                    .is_some_and(|limit| t.memory() >= limit)
+                                {
+                                    let fresh = rt
+                                        .transform(
+                                            &node.plugin,
+                                            &node.options,
+                                            &ctx,
+                                            &node.in_tables,
+                                        )
+                                        .await?;
+                                    let old = std::mem::replace(t, fresh);
+                                    metrics.peak_memory.push((ctx.task_id(), old.memory() as u64));
+                                    metrics.recycled += 1;
+                                }
+                            }
+                        }
+                        PluginKind::Sink => {
+                            if let Some((_, w)) = writers.iter_mut().find(|(n, _)| *n == to) {
+                                if let Some(t) = job.nodes[to].in_tables.get(b.table as usize) {
+                                    *written.entry(t.table_path.clone()).or_default() +=
+                                        b.num_rows as u64;
+                                }
+                                w.write(b).await?;
+                            }
+                        }
+                        PluginKind::Source => {}
+                    }
+                }
+            }
+            if let Some(limit) = job.rows_per_second.filter(|l| *l > 0) {
+                let due = Duration::from_secs_f64(slot.rows as f64 / limit as f64);
+                let elapsed = slot.started.elapsed();
+                if due > elapsed {
+                    tokio::time::sleep(due - elapsed).await;
+                }
+            }
+        }
+        if job.bounded && readers.iter().all(|r| r.finished && r.no_more) {
+            let _ = events.send(Event::Drained { task: task.clone() });
+            phase = Phase::Waiting;
+        }
+        idle = !progressed;
+    }
+}
