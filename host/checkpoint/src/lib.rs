@@ -3,8 +3,8 @@
 //! and wires the two together.
 
 mod bytes64;
-pub mod protocol;
 pub mod open;
+pub mod protocol;
 pub mod storage;
 
 pub use protocol::{

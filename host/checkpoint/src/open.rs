@@ -49,7 +49,9 @@ pub fn open(
     cluster: &str,
 ) -> Result<Opened, String> {
     let get = |k: &str| config.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let kind = get("storage.type").unwrap_or(storage_type).to_ascii_lowercase();
+    let kind = get("storage.type")
+        .unwrap_or(storage_type)
+        .to_ascii_lowercase();
     match kind.as_str() {
         "localfile" | "hdfs" | "local" => {
             if let Some(fs) = get("fs.defaultFS")
@@ -60,9 +62,8 @@ pub fn open(
                 ));
             }
             let dir = get("namespace").map_or_else(default_local, PathBuf::from);
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                format!("checkpoint.storage: cannot create {}: {e}", dir.display())
-            })?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("checkpoint.storage: cannot create {}: {e}", dir.display()))?;
             let fs = object_store::local::LocalFileSystem::new_with_prefix(&dir)
                 .map_err(|e| format!("checkpoint.storage: cannot open {}: {e}", dir.display()))?;
             Ok(Opened {
@@ -91,10 +92,12 @@ pub fn open(
                 b = b.with_secret_access_key(k);
             }
             b = b.with_region(get("fs.s3a.endpoint.region").unwrap_or("us-east-1"));
-            let store = b
-                .build()
-                .map_err(|e| format!("checkpoint.storage: cannot open S3 bucket `{bucket}`: {e}"))?;
-            let namespace = get("namespace").unwrap_or("strait/checkpoints").trim_matches('/');
+            let store = b.build().map_err(|e| {
+                format!("checkpoint.storage: cannot open S3 bucket `{bucket}`: {e}")
+            })?;
+            let namespace = get("namespace")
+                .unwrap_or("strait/checkpoints")
+                .trim_matches('/');
             Ok(Opened {
                 store: Arc::new(store),
                 prefix: format!("{namespace}/{cluster}"),

@@ -111,12 +111,14 @@ fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
     let storage = &conf.checkpoint.storage;
     let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")
         .map_err(|e| anyhow::anyhow!("{}: {e}", conf.source))?;
-    Ok(Engine::new(Arc::new(rt)).with_checkpoints(st_engine::CheckpointConfig {
-        interval_ms: conf.checkpoint.interval,
-        timeout_ms: conf.checkpoint.timeout,
-        max_retained: conf.checkpoint.storage.max_retained as usize,
-        store: Some(store),
-    }))
+    Ok(
+        Engine::new(Arc::new(rt)).with_checkpoints(st_engine::CheckpointConfig {
+            interval_ms: conf.checkpoint.interval,
+            timeout_ms: conf.checkpoint.timeout,
+            max_retained: conf.checkpoint.storage.max_retained as usize,
+            store: Some(store),
+        }),
+    )
 }
 
 fn main() -> ExitCode {
@@ -244,7 +246,14 @@ async fn run_job(
     };
     let engine = engine(conf)?;
     let job_id = match &args.resume {
-        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => id.clone(),
+        Some(id)
+            if !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            id.clone()
+        }
         Some(id) => anyhow::bail!("`--resume {id}` is not a job id"),
         None => st_engine::new_job_id(),
     };
@@ -289,7 +298,8 @@ async fn run_job(
         let interrupted = interrupted.clone();
         let job_id = job_id.clone();
         tokio::spawn(async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             let mut signals = 0;
             loop {
                 tokio::select! {
@@ -299,7 +309,9 @@ async fn run_job(
                 signals += 1;
                 interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
                 if signals == 1 {
-                    eprintln!("Interrupted: taking a savepoint of job {job_id} (interrupt again to cancel)");
+                    eprintln!(
+                        "Interrupted: taking a savepoint of job {job_id} (interrupt again to cancel)"
+                    );
                     savepoint.cancel();
                 } else {
                     eprintln!("Interrupted again: cancelling job {job_id}");
@@ -320,7 +332,10 @@ async fn run_job(
         }
         Err(JobError::Savepointed { job_id, report }) => {
             println!("{report}");
-            eprintln!("Job {job_id} stopped at a savepoint; resume it with: st run --resume {job_id} {}", path.display());
+            eprintln!(
+                "Job {job_id} stopped at a savepoint; resume it with: st run --resume {job_id} {}",
+                path.display()
+            );
             Ok(ExitCode::from(130))
         }
         Err(e) => {

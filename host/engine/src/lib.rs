@@ -40,8 +40,13 @@ pub enum JobError {
     #[error("job {job_id} failed: {message}")]
     Failed { job_id: String, message: String },
     /// A savepoint was taken and the job stopped; `st run --resume JOB_ID` continues it.
-    #[error("job {job_id} stopped at a savepoint; resume it with `st run --resume {job_id} JOB.conf`")]
-    Savepointed { job_id: String, report: Box<JobReport> },
+    #[error(
+        "job {job_id} stopped at a savepoint; resume it with `st run --resume {job_id} JOB.conf`"
+    )]
+    Savepointed {
+        job_id: String,
+        report: Box<JobReport>,
+    },
 }
 
 /// Where checkpoints go and how often they are taken, from st.yaml (a job's `env` overrides

@@ -107,9 +107,25 @@ pub(crate) async fn run_with_retries(
     } else {
         None
     };
+    // Committers live across attempts: they only ever see durable checkpoints' infos.
+    let plan = &job.pipelines[p];
+    let mut committers: Vec<(usize, SinkCommitterInstance)> = Vec::new();
+    for &sink in &plan.sinks {
+        let node = &job.nodes[sink];
+        let c = rt
+            .sink_committer(
+                &node.plugin,
+                &node.options,
+                &ctx(&job, sink, 0, plan.parallelism),
+                &node.in_tables,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        committers.push((sink, c));
+    }
     let mut attempt = 0;
     loop {
-        match run_attempt(&rt, &job, p, &control, restore.take()).await {
+        match run_attempt(&rt, &job, p, &control, restore.take(), &mut committers).await {
             Ok(outcome) => return Ok(outcome),
             Err(Failure { message, retriable }) => {
                 if !retriable || job.cancel.is_cancelled() || attempt >= job.retry_times {
@@ -120,15 +136,6 @@ pub(crate) async fn run_with_retries(
                     Some(store) => store.latest(pipeline).await.map_err(|e| e.to_string())?,
                     None => None,
                 };
-                tracing::warn!(
-                    "pipeline {pipeline} failed: {message}; restarting {} (attempt {attempt} of {})",
-                    from.as_ref()
-                        .map_or("from the start".to_string(), |c| format!(
-                            "from checkpoint {}",
-                            c.id
-                        )),
-                    job.retry_times
-                );
                 eprintln!(
                     "Pipeline {pipeline} failed: {message}; restarting {} (retry {attempt} of {})",
                     from.as_ref()
@@ -158,29 +165,16 @@ async fn run_attempt(
     p: usize,
     control: &JobControl,
     restore: Option<RestorePlan>,
+    committers: &mut [(usize, SinkCommitterInstance)],
 ) -> Result<Outcome, Failure> {
     let plan = &job.pipelines[p];
     let par = plan.parallelism;
     let restored_from = restore.as_ref().map(|r| r.checkpoint);
     let err = Failure::from;
 
-    // Committers first: commits a failure may have cut short run again (they are idempotent).
-    let mut committers: Vec<(usize, SinkCommitterInstance)> = Vec::new();
-    for &sink in &plan.sinks {
-        let node = &job.nodes[sink];
-        let c = rt
-            .sink_committer(
-                &node.plugin,
-                &node.options,
-                &ctx(job, sink, 0, par),
-                &node.in_tables,
-            )
-            .await
-            .map_err(err)?;
-        committers.push((sink, c));
-    }
+    // Commits a failure may have cut short run again first (they are idempotent).
     if let Some(r) = &restore {
-        commit_all(job, &mut committers, r.checkpoint, &r.recommit).await?;
+        commit_all(job, committers, r.checkpoint, &r.recommit).await?;
     }
 
     let mut enumerators = Vec::new();
@@ -242,7 +236,7 @@ async fn run_attempt(
         control,
         restored_from,
         &mut enumerators,
-        &mut committers,
+        committers,
         &cmds,
         &mut event_rx,
     )
@@ -256,10 +250,13 @@ async fn run_attempt(
     while tasks.join_next().await.is_some() {}
     let outcome = result?;
     if let Outcome::Finished(_) = &outcome {
-        for (sink, c) in &mut committers {
-            c.close()
-                .await
-                .map_err(|e| format!("{}: {e}", job.nodes[*sink].path))?;
+        for (sink, c) in committers.iter_mut() {
+            // Everything is committed; a committer refusing to close (an Assert rule broken by
+            // the whole job's data) is final, not something a restart could change.
+            c.close().await.map_err(|e| Failure {
+                message: format!("{}: {e}", job.nodes[*sink].path),
+                retriable: false,
+            })?;
         }
     }
     Ok(outcome)
@@ -405,7 +402,8 @@ async fn coordinate(
                             .await
                             .map_err(|x| x.to_string())?;
                         let mut snap = TaskSnapshot::default();
-                        snap.states.insert(job.nodes[e.node].path.clone(), vec![state]);
+                        snap.states
+                            .insert(job.nodes[e.node].path.clone(), vec![state]);
                         enumerator_states.push((enumerator_key(job, e.node), snap));
                     }
                     if kind != Kind::Periodic {
@@ -604,7 +602,11 @@ async fn run_subtask(
         let splits: Vec<Split> = restore
             .states
             .get(&node.path)
-            .map(|list| list.iter().map(|b| split_from_bytes(b)).collect::<Result<_, _>>())
+            .map(|list| {
+                list.iter()
+                    .map(|b| split_from_bytes(b))
+                    .collect::<Result<_, _>>()
+            })
             .transpose()?
             .unwrap_or_default();
         let reader = rt
@@ -764,8 +766,12 @@ async fn run_subtask(
                             .peak_memory
                             .push((ctx(job, *n, index, par).task_id(), t.memory() as u64));
                     }
-                    metrics.peak_guest_memory =
-                        metrics.peak_memory.iter().map(|(_, b)| *b).max().unwrap_or(0);
+                    metrics.peak_guest_memory = metrics
+                        .peak_memory
+                        .iter()
+                        .map(|(_, b)| *b)
+                        .max()
+                        .unwrap_or(0);
                     metrics.rows_read = std::mem::take(&mut read).into_iter().collect();
                     metrics.rows_written = std::mem::take(&mut written).into_iter().collect();
                     let _ = events.send(Event::Finished {
@@ -838,7 +844,9 @@ async fn run_subtask(
                                         )
                                         .await?;
                                     let old = std::mem::replace(t, fresh);
-                                    metrics.peak_memory.push((ctx.task_id(), old.memory() as u64));
+                                    metrics
+                                        .peak_memory
+                                        .push((ctx.task_id(), old.memory() as u64));
                                     metrics.recycled += 1;
                                 }
                             }

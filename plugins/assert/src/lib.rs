@@ -277,6 +277,7 @@ pub struct Writer {
     tables: Vec<TableRules>,
     rows: u64,
     per_table: BTreeMap<String, u64>,
+    subtask: u32,
 }
 
 fn check_catalog(rule: &Json, table: &TableSchema) -> Result<()> {
@@ -468,8 +469,10 @@ impl SinkWriter for Writer {
         Ok(())
     }
 
-    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Option<Vec<u8>>> {
-        let info = json!({ "rows": self.rows, "tables": self.per_table });
+    fn prepare_commit(&mut self, checkpoint_id: u64) -> Result<Option<Vec<u8>>> {
+        // The key makes commits idempotent: a restore re-commits its checkpoint's infos.
+        let key = format!("{}/{checkpoint_id}", self.subtask);
+        let info = json!({ "key": key, "rows": self.rows, "tables": self.per_table });
         self.rows = 0;
         self.per_table.clear();
         Ok(Some(info.to_string().into_bytes()))
@@ -480,6 +483,8 @@ pub struct Committer {
     sets: Vec<RuleSet>,
     rows: u64,
     per_table: BTreeMap<String, u64>,
+    /// Keys of the infos already counted.
+    committed: std::collections::HashSet<String>,
 }
 
 impl SinkCommitter for Committer {
@@ -487,6 +492,10 @@ impl SinkCommitter for Committer {
         for info in infos {
             let v: Json = serde_json::from_slice(&info)
                 .map_err(|e| Error::fatal(format!("bad commit info: {e}")))?;
+            let key = v.get("key").and_then(Json::as_str).unwrap_or_default();
+            if !self.committed.insert(key.to_string()) {
+                continue;
+            }
             self.rows += v.get("rows").and_then(Json::as_u64).unwrap_or(0);
             if let Some(Json::Object(t)) = v.get("tables") {
                 for (k, n) in t {
@@ -529,7 +538,7 @@ impl Sink for Assert {
 
     fn writer(
         options: &Options,
-        _ctx: &TaskContext,
+        ctx: &TaskContext,
         tables: Vec<TableSchema>,
         _restored: Vec<Vec<u8>>,
     ) -> Result<Writer> {
@@ -585,6 +594,7 @@ impl Sink for Assert {
             tables: out,
             rows: 0,
             per_table: BTreeMap::new(),
+            subtask: ctx.subtask,
         })
     }
 
@@ -610,6 +620,7 @@ impl Sink for Assert {
             sets,
             rows: 0,
             per_table: BTreeMap::new(),
+            committed: Default::default(),
         })
     }
 }

@@ -154,6 +154,7 @@ impl Source for FakeSource {
             return Ok(Enumerator {
                 pending: pending.into(),
                 done: false,
+                bounded: ctx.bounded,
             });
         }
         let tables = tables(options)?;
@@ -182,6 +183,7 @@ impl Source for FakeSource {
         Ok(Enumerator {
             pending,
             done: false,
+            bounded: ctx.bounded,
         })
     }
 
@@ -232,6 +234,8 @@ impl FakeSplit {
 pub struct Enumerator {
     pending: VecDeque<(u32, FakeSplit)>,
     done: bool,
+    /// BATCH: no more splits after the first ones. STREAMING: the source never ends.
+    bounded: bool,
 }
 
 impl SplitEnumerator for Enumerator {
@@ -244,7 +248,7 @@ impl SplitEnumerator for Enumerator {
         self.done = true;
         Ok(Enumeration {
             assignments,
-            no_more_splits: true,
+            no_more_splits: self.bounded,
         })
     }
 

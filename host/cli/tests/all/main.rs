@@ -3,6 +3,7 @@
 
 mod cache;
 mod cases;
+mod checkpoint;
 mod cli;
 
 use std::path::{Path, PathBuf};
