@@ -12,6 +12,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("console", "Console", "Sink"),
     ("assert", "Assert", "Sink"),
     ("blackhole", "Blackhole", "Sink"),
+    ("localfile_sink", "LocalFile", "Sink"),
     ("copy", "Copy", "Transform"),
     ("field_mapper", "FieldMapper", "Transform"),
     ("filter", "Filter", "Transform"),

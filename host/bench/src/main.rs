@@ -182,7 +182,7 @@ fn main() {
     }
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
     for b in st_builtin::BUILTINS {
-        runtime.register(b.name, PluginSource::Builtin(b.wasm));
+        runtime.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
     let engine = Engine::new(Arc::new(runtime));
     // Warm-up: compile the components once.

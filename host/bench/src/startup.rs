@@ -16,7 +16,7 @@ fn runtime(cache_dir: Option<&Path>) -> Runtime {
     })
     .expect("runtime");
     for b in st_builtin::BUILTINS {
-        rt.register(b.name, PluginSource::Builtin(b.wasm));
+        rt.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
     rt
 }

@@ -106,7 +106,7 @@ fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
     }
     let rt = Runtime::new(RuntimeConfig::from(&conf))?;
     for b in st_builtin::BUILTINS {
-        rt.register(b.name, PluginSource::Builtin(b.wasm));
+        rt.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
     let storage = &conf.checkpoint.storage;
     let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")

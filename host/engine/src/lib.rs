@@ -268,6 +268,7 @@ impl Engine {
                 name: &p.name,
                 artifact: p.artifact.as_deref(),
                 sha256: p.sha256.as_deref(),
+                kind: Some(p.kind),
             };
             let res = self.runtime.load_ref(r).await.map(|l| {
                 loads.push((p.path(), l.from, l.elapsed));

@@ -40,7 +40,7 @@ fn run_mode(keep_compiled: bool) -> Result<(), String> {
     };
     let rt = Runtime::new(config).map_err(|e| e.to_string())?;
     for b in st_builtin::BUILTINS {
-        rt.register(b.name, PluginSource::Builtin(b.wasm));
+        rt.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
     let rt = Arc::new(rt);
     let engine = Engine::new(rt.clone());

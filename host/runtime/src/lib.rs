@@ -126,6 +126,8 @@ pub struct PluginRef<'a> {
     pub artifact: Option<&'a str>,
     /// The expected sha256 of the artifact's bytes (hex).
     pub sha256: Option<&'a str>,
+    /// The kind the job block wants (a name may be both a source and a sink).
+    pub kind: Option<PluginKind>,
 }
 
 /// A compiled, checked plugin, ready to instantiate.
@@ -184,7 +186,9 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<TaskState>,
     config: RuntimeConfig,
-    registry: Mutex<HashMap<String, (String, PluginSource)>>,
+    /// By lower-cased name: (name as registered, kind, bytes). A name may have a source and a
+    /// sink (SeaTunnel's `LocalFile` is both).
+    registry: Mutex<HashMap<String, Vec<(String, PluginKind, PluginSource)>>>,
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     /// One lock per component being loaded, so concurrent jobs compile it once.
     loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
@@ -278,15 +282,21 @@ impl Runtime {
         })
     }
 
-    /// Makes a plugin resolvable by `name` (case-insensitive).
-    pub fn register(&self, name: &str, source: PluginSource) {
-        lock(&self.registry).insert(name.to_ascii_lowercase(), (name.to_string(), source));
+    /// Makes a plugin of `kind` resolvable by `name` (case-insensitive).
+    pub fn register(&self, name: &str, kind: PluginKind, source: PluginSource) {
+        let mut reg = lock(&self.registry);
+        let entries = reg.entry(name.to_ascii_lowercase()).or_default();
+        entries.retain(|(_, k, _)| *k != kind);
+        entries.push((name.to_string(), kind, source));
     }
 
     /// The registered plugin names, sorted.
     pub fn known_plugins(&self) -> Vec<String> {
         let reg = lock(&self.registry);
-        let mut names: Vec<String> = reg.values().map(|(n, _)| n.clone()).collect();
+        let mut names: Vec<String> = reg
+            .values()
+            .filter_map(|e| e.first().map(|(n, _, _)| n.clone()))
+            .collect();
         names.sort();
         names
     }
@@ -314,6 +324,15 @@ impl Runtime {
     /// Resolves a plugin: an explicit artifact, a `.wasm` path, a registered (built-in) name,
     /// or `NAME.wasm` in one of the `plugin-dirs`.
     pub fn resolve(&self, name: &str) -> Result<PluginSource, RuntimeError> {
+        self.resolve_kind(name, None)
+    }
+
+    /// Like [`Runtime::resolve`], choosing the plugin of `kind` where a name has several.
+    pub fn resolve_kind(
+        &self,
+        name: &str,
+        kind: Option<PluginKind>,
+    ) -> Result<PluginSource, RuntimeError> {
         if artifact::is_url(name) {
             return Ok(PluginSource::Url(name.to_string()));
         }
@@ -321,8 +340,17 @@ impl Runtime {
             return Ok(PluginSource::File(PathBuf::from(name)));
         }
         let reg = lock(&self.registry);
-        if let Some((_, s)) = reg.get(&name.to_ascii_lowercase()) {
-            return Ok(s.clone());
+        if let Some(entries) = reg.get(&name.to_ascii_lowercase()) {
+            let pick = match kind {
+                Some(k) => entries
+                    .iter()
+                    .find(|(_, ek, _)| *ek == k)
+                    .or(entries.first()),
+                None => entries.first(),
+            };
+            if let Some((_, _, s)) = pick {
+                return Ok(s.clone());
+            }
         }
         let dir_plugins = self.dir_plugins();
         if let Some((_, p)) = dir_plugins
@@ -331,7 +359,10 @@ impl Runtime {
         {
             return Ok(PluginSource::File(p.clone()));
         }
-        let mut known: Vec<String> = reg.values().map(|(n, _)| n.clone()).collect();
+        let mut known: Vec<String> = reg
+            .values()
+            .filter_map(|e| e.first().map(|(n, _, _)| n.clone()))
+            .collect();
         known.extend(dir_plugins.into_iter().map(|(n, _)| n));
         known.sort();
         Err(RuntimeError::UnknownPlugin {
@@ -357,7 +388,7 @@ impl Runtime {
         let source = match r.artifact {
             Some(a) if artifact::is_url(a) => PluginSource::Url(a.to_string()),
             Some(a) => PluginSource::File(PathBuf::from(a)),
-            None => self.resolve(r.name)?,
+            None => self.resolve_kind(r.name, r.kind)?,
         };
         let (bytes, origin): (std::borrow::Cow<'static, [u8]>, String) = match &source {
             PluginSource::Builtin(b) => ((*b).into(), "builtin".into()),

@@ -108,7 +108,9 @@ fn the_error_that_exhausts_the_retries_is_the_one_reported() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("FaultTransform [transform[0](st_test_fault_transform.wasm)#0]: injected failure after"),
+        stderr.contains(
+            "FaultTransform [transform[0](st_test_fault_transform.wasm)#0]: injected failure after"
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("restarting"), "{stderr}");
@@ -136,7 +138,10 @@ fn spawn(conf: &Path, job: &Path, extra: &[&str]) -> (Child, BufReader<std::proc
 }
 
 /// Sends SIGINT and waits for the exit; returns (code, stdout, rest of stderr).
-fn interrupt(mut child: Child, mut stderr: BufReader<std::process::ChildStderr>) -> (i32, String, String) {
+fn interrupt(
+    mut child: Child,
+    mut stderr: BufReader<std::process::ChildStderr>,
+) -> (i32, String, String) {
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -151,7 +156,12 @@ fn interrupt(mut child: Child, mut stderr: BufReader<std::process::ChildStderr>)
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut err = String::new();
     stderr.read_to_string(&mut err).unwrap();
     (status.code().unwrap_or(-1), out, err)
@@ -181,7 +191,10 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     std::thread::sleep(Duration::from_millis(700));
     let (code, first, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
-    assert!(err.contains("stopped at a savepoint; resume it with: st run --resume "), "{err}");
+    assert!(
+        err.contains("stopped at a savepoint; resume it with: st run --resume "),
+        "{err}"
+    );
     let job_id = err
         .split("st run --resume ")
         .nth(1)
@@ -189,7 +202,10 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
         .unwrap()
         .to_string();
     let read_before = total_read(&first);
-    assert!(read_before > 0 && read_before < 60_000, "first run read {read_before}");
+    assert!(
+        read_before > 0 && read_before < 60_000,
+        "first run read {read_before}"
+    );
 
     let (child, stderr) = spawn(&conf, &job, &["--resume", &job_id]);
     // Long enough to read the rest at the limited rate.
@@ -202,4 +218,152 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
         60_000,
         "first run {read_before} + resumed run {read_after}"
     );
+}
+
+/// Every id in the csv files of `dir` (first column), sorted.
+fn ids_in(dir: &Path) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                let id = line.split(',').next().unwrap();
+                ids.push(
+                    id.parse::<i64>()
+                        .unwrap_or_else(|_| panic!("{}: `{line}`", p.display())),
+                );
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids
+}
+
+/// FakeSource (deterministic) → optional transform → LocalFile csv under `out`.
+fn file_job(dir: &Path, out: &Path, rows: u64, rate: u64, transform: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    let job = dir.join(format!("file-{rows}-{}.conf", transform.len()));
+    std::fs::write(
+        &job,
+        format!(
+            r#"env {{
+  parallelism = 2
+  checkpoint.interval = 200
+  job.retry.interval.seconds = 0
+  read_limit.rows_per_second = {rate}
+}}
+source {{ FakeSource {{ row.num = {rows}, split.num = 5, schema = {{ fields {{ id = bigint, name = string, score = double }} }} }} }}
+transform {{ {transform} }}
+sink {{
+  LocalFile {{
+    path = "{o}"
+    file_format_type = csv
+    sandbox {{ dirs = [ {{ path = "{o}", mode = rw }} ] }}
+  }}
+}}
+"#,
+            o = out.display()
+        ),
+    )
+    .unwrap();
+    job
+}
+
+#[test]
+fn a_failure_mid_stream_leaves_every_id_in_the_files_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = engine_config(dir.path());
+    // The reference: the same deterministic rows without a failure.
+    let reference = dir.path().join("reference");
+    let job = file_job(dir.path(), &reference, 500_000, 0, "");
+    let out = run(&conf, &job, &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let want = ids_in(&reference);
+    assert_eq!(want.len(), 1_000_000);
+
+    let marker = dir.path().join("markers");
+    std::fs::create_dir_all(&marker).unwrap();
+    let failing = dir.path().join("failing");
+    let fault = format!(
+        "\"${{TEST_PLUGINS}}/st_test_fault_transform.wasm\" {{ fail_at_row = 300000, marker_dir = \"{m}\", sandbox {{ dirs = [ {{ path = \"{m}\", mode = rw }} ] }} }}",
+        m = marker.display()
+    );
+    let job = file_job(dir.path(), &failing, 500_000, 400_000, &fault);
+    let out = run(&conf, &job, &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("restarting from checkpoint"), "{stderr}");
+    assert_eq!(ids_in(&failing), want, "every id exactly once");
+    assert!(
+        !failing.join(".strait-tmp").exists(),
+        "temporary files are cleaned up"
+    );
+}
+
+/// A small xorshift, seeded from the clock: the kill moments differ from run to run (the seed
+/// is printed so a failure can be replayed).
+fn moments(n: usize) -> (u64, Vec<u64>) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut x = seed;
+    let v = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            200 + x % 1200
+        })
+        .collect();
+    (seed, v)
+}
+
+#[test]
+fn kill_9_five_times_then_resume_commits_every_id_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = engine_config(dir.path());
+    let reference = dir.path().join("reference");
+    let job = file_job(dir.path(), &reference, 200_000, 0, "");
+    assert!(run(&conf, &job, &[]).status.success());
+    let want = ids_in(&reference);
+
+    let out_dir = dir.path().join("killed");
+    // About 2 s of data at 100,000 rows/s per reader.
+    let job = file_job(dir.path(), &out_dir, 200_000, 100_000, "");
+    let (seed, kills) = moments(5);
+    let mut job_id: Option<String> = None;
+    for (round, wait) in kills.iter().enumerate() {
+        let extra: Vec<&str> = match &job_id {
+            Some(id) => vec!["--resume", id],
+            None => vec![],
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_st"))
+            .arg("--st-config")
+            .arg(&conf)
+            .arg("run")
+            .arg(&job)
+            .args(&extra)
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        if job_id.is_none() {
+            job_id = line.split_whitespace().nth(1).map(str::to_string);
+        }
+        std::thread::sleep(Duration::from_millis(*wait));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        eprintln!("round {round}: killed after {wait} ms (seed {seed})");
+    }
+    let id = job_id.expect("the job printed its id");
+    let out = run(&conf, &job, &["--resume", &id]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "seed {seed}: {stderr}");
+    assert_eq!(ids_in(&out_dir), want, "seed {seed}: every id exactly once");
 }

@@ -18,7 +18,7 @@ pub fn runtime() -> Arc<Runtime> {
     };
     let rt = Runtime::new(config).expect("runtime");
     for b in st_builtin::BUILTINS {
-        rt.register(b.name, PluginSource::Builtin(b.wasm));
+        rt.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
     Arc::new(rt)
 }

@@ -1,0 +1,580 @@
+//! LocalFile sink: rows to text, csv or json files under `path`, with SeaTunnel's options.
+//!
+//! Exactly-once by two-phase commit: a writer writes into `tmp_path/<job id>/` and, at each
+//! checkpoint barrier, closes its files and hands their (temporary, final) names to the
+//! checkpoint; the committer renames them into `path` once the checkpoint is durable. A rename
+//! whose temporary file is gone and whose final file exists was done before, so commits can be
+//! repeated after a restore. The files are reached through the job's WASI directory grants
+//! only: grant `path` (and `tmp_path`, which defaults to `path/.strait-tmp`) read-write.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use st_sdk::{
+    Batch, DataType, Describe, Error, OptionSpecs, OptionType, Options, Result, Sink,
+    SinkCommitter, SinkWriter, TableSchema, TaskContext, Value,
+};
+
+pub struct LocalFile;
+
+impl Describe for LocalFile {
+    const NAME: &'static str = "LocalFile";
+
+    fn options() -> OptionSpecs {
+        OptionSpecs::new()
+            .required("path", OptionType::String, "The directory the files are written to.")
+            .optional("tmp_path", OptionType::String, Json::Null, "Where files are written before their commit (default: path/.strait-tmp; must be on the same filesystem).")
+            .optional("custom_filename", OptionType::Boolean, json!(false), "Name files by file_name_expression.")
+            .optional("file_name_expression", OptionType::String, json!("${transactionId}"), "File name with ${transactionId} and ${now}; only with custom_filename.")
+            .optional("filename_time_format", OptionType::String, json!("yyyy.MM.dd"), "How ${now} is written (yyyy, MM, dd, HH, mm, ss).")
+            .optional("file_format_type", OptionType::String, json!("csv"), "text, csv or json.")
+            .optional("field_delimiter", OptionType::String, Json::Null, "Between fields (text: \\u0001, csv: ,).")
+            .optional("row_delimiter", OptionType::String, json!("\n"), "Between rows (text and csv).")
+            .optional("sink_columns", OptionType::List, Json::Null, "The fields written, in order (default: all).")
+            .optional("is_enable_transaction", OptionType::Boolean, json!(true), "Two-phase commit (exactly-once); false writes files in place.")
+            .optional("batch_size", OptionType::Integer, json!(1_000_000), "Rows per file before a new one is started.")
+            .optional("enable_header_write", OptionType::Boolean, json!(false), "Write the column names first (text and csv).")
+            .optional("compress_codec", OptionType::String, json!("none"), "Only none.")
+            .optional("encoding", OptionType::String, json!("UTF-8"), "Only UTF-8.")
+            .optional("have_partition", OptionType::Boolean, json!(false), "Partitioned directories are not supported.")
+            .optional("schema_save_mode", OptionType::String, json!("CREATE_SCHEMA_WHEN_NOT_EXIST"), "CREATE_SCHEMA_WHEN_NOT_EXIST or ERROR_WHEN_SCHEMA_NOT_EXIST.")
+            .optional("data_save_mode", OptionType::String, json!("APPEND_DATA"), "APPEND_DATA or ERROR_WHEN_DATA_EXISTS.")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    path: String,
+    tmp: String,
+    format: Format,
+    field_delimiter: String,
+    row_delimiter: String,
+    transactional: bool,
+    batch_size: u64,
+    header: bool,
+    custom: Option<(String, String)>,
+}
+
+fn config(options: &Options, job_id: &str) -> Result<Config> {
+    let path: String = options.require("path")?;
+    let path = path.trim_end_matches('/').to_string();
+    let format = match options
+        .string("file_format_type")?
+        .unwrap_or_else(|| "csv".into())
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "text" => Format::Text,
+        "csv" => Format::Csv,
+        "json" => Format::Json,
+        other => {
+            return Err(Error::invalid_option(
+                "file_format_type",
+                format!("`{other}` is not supported; use text, csv or json"),
+            ));
+        }
+    };
+    for (key, allowed) in [("compress_codec", "none"), ("encoding", "utf-8")] {
+        let v = options.string(key)?.unwrap_or_else(|| allowed.into());
+        if !v.eq_ignore_ascii_case(allowed) {
+            return Err(Error::invalid_option(
+                key,
+                format!("only {allowed} is supported, found `{v}`"),
+            ));
+        }
+    }
+    if options.bool("have_partition")?.unwrap_or(false) {
+        return Err(Error::invalid_option(
+            "have_partition",
+            "partitioned output is not supported",
+        ));
+    }
+    let field_delimiter = options.string("field_delimiter")?.unwrap_or_else(|| {
+        if format == Format::Text {
+            "\u{1}".into()
+        } else {
+            ",".into()
+        }
+    });
+    if format == Format::Csv && field_delimiter.len() != 1 {
+        return Err(Error::invalid_option(
+            "field_delimiter",
+            "csv needs a one-byte delimiter",
+        ));
+    }
+    let tmp = options
+        .string("tmp_path")?
+        .unwrap_or_else(|| format!("{path}/.strait-tmp"));
+    let custom = options.bool("custom_filename")?.unwrap_or(false).then(|| {
+        Ok::<_, Error>((
+            options
+                .string("file_name_expression")?
+                .unwrap_or_else(|| "${transactionId}".into()),
+            options
+                .string("filename_time_format")?
+                .unwrap_or_else(|| "yyyy.MM.dd".into()),
+        ))
+    });
+    Ok(Config {
+        path,
+        tmp: format!("{}/{job_id}", tmp.trim_end_matches('/')),
+        format,
+        field_delimiter,
+        row_delimiter: options
+            .string("row_delimiter")?
+            .unwrap_or_else(|| "\n".into()),
+        transactional: options.bool("is_enable_transaction")?.unwrap_or(true),
+        batch_size: options.i64("batch_size")?.unwrap_or(1_000_000).max(1) as u64,
+        header: options.bool("enable_header_write")?.unwrap_or(false),
+        custom: custom.transpose()?,
+    })
+}
+
+/// Which fields of each table are written.
+fn columns(options: &Options, tables: &[TableSchema]) -> Result<Vec<Vec<usize>>> {
+    let wanted = options.json("sink_columns").and_then(|v| match v {
+        Json::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    });
+    tables
+        .iter()
+        .map(|t| match &wanted {
+            None => Ok((0..t.columns.len()).collect()),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    t.index_of(n).ok_or_else(|| {
+                        Error::invalid_option(
+                            "sink_columns",
+                            format!("table {} has no field `{n}`", t.table_path),
+                        )
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A file being written.
+struct OpenFile {
+    tmp: String,
+    dest: String,
+    out: BufWriter<File>,
+    rows: u64,
+}
+
+/// A closed file waiting for its commit: (where it is, where it goes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Move {
+    tmp: String,
+    dest: String,
+}
+
+pub struct Writer {
+    config: Config,
+    tables: Vec<TableSchema>,
+    columns: Vec<Vec<usize>>,
+    job_id: String,
+    subtask: u32,
+    /// Files started by this writer so far, across restores (the writer's state): names never
+    /// repeat a committed one.
+    seq: u64,
+    open: BTreeMap<u32, OpenFile>,
+    closed: Vec<Move>,
+}
+
+fn io(what: &str, path: &str, e: std::io::Error) -> Error {
+    Error::retriable(format!("cannot {what} {path}: {e}"))
+}
+
+/// `yyyy.MM.dd`-style patterns for `${now}`.
+fn now_text(pattern: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let micros = secs * 1_000_000;
+    let ts = st_sdk::format_timestamp(micros);
+    // `YYYY-MM-DDTHH:MM:SS`
+    let part = |a: usize, b: usize| ts.get(a..b).unwrap_or("00").to_string();
+    pattern
+        .replace("yyyy", &part(0, 4))
+        .replace("MM", &part(5, 7))
+        .replace("dd", &part(8, 10))
+        .replace("HH", &part(11, 13))
+        .replace("mm", &part(14, 16))
+        .replace("ss", &part(17, 19))
+}
+
+impl Writer {
+    fn extension(&self) -> &'static str {
+        match self.config.format {
+            Format::Text => "txt",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    fn start(&mut self, table: u32) -> Result<&mut OpenFile> {
+        let transaction = format!("T_{}_{}_{}", self.job_id, self.subtask, self.seq);
+        self.seq += 1;
+        let stem = match &self.config.custom {
+            Some((expr, fmt)) => expr
+                .replace("${transactionId}", &transaction)
+                .replace("${now}", &now_text(fmt)),
+            None => transaction.clone(),
+        };
+        let table_part = if self.tables.len() > 1 {
+            format!("_{table}")
+        } else {
+            String::new()
+        };
+        let name = format!("{stem}{table_part}.{}", self.extension());
+        let dest = format!("{}/{name}", self.config.path);
+        let tmp = if self.config.transactional {
+            format!("{}/{name}", self.config.tmp)
+        } else {
+            dest.clone()
+        };
+        let dir = if self.config.transactional {
+            &self.config.tmp
+        } else {
+            &self.config.path
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+        let file = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+        let mut f = OpenFile {
+            tmp,
+            dest,
+            out: BufWriter::with_capacity(1 << 20, file),
+            rows: 0,
+        };
+        if self.config.header && self.config.format != Format::Json {
+            let t = &self.tables[table as usize];
+            let names: Vec<&str> = self.columns[table as usize]
+                .iter()
+                .map(|&c| t.columns[c].name.as_str())
+                .collect();
+            let line = names.join(&self.config.field_delimiter);
+            f.out
+                .write_all(line.as_bytes())
+                .and_then(|()| f.out.write_all(self.config.row_delimiter.as_bytes()))
+                .map_err(|e| io("write", &f.tmp, e))?;
+        }
+        Ok(self.open.entry(table).or_insert(f))
+    }
+
+    fn close(&mut self, table: u32) -> Result<()> {
+        if let Some(mut f) = self.open.remove(&table) {
+            f.out.flush().map_err(|e| io("write", &f.tmp, e))?;
+            let file = f
+                .out
+                .into_inner()
+                .map_err(|e| io("write", &f.tmp, e.into_error()))?;
+            file.sync_data().map_err(|e| io("sync", &f.tmp, e))?;
+            self.closed.push(Move {
+                tmp: f.tmp,
+                dest: f.dest,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A value as text in a text or csv field (null is empty).
+fn field_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as JSON, typed.
+fn to_json(v: &Value, t: &DataType) -> Json {
+    match (v, t) {
+        (Value::Null, _) => Json::Null,
+        (Value::Boolean(b), _) => Json::Bool(*b),
+        (Value::TinyInt(x), _) => json!(x),
+        (Value::SmallInt(x), _) => json!(x),
+        (Value::Int(x), _) => json!(x),
+        (Value::BigInt(x), _) => json!(x),
+        (Value::Float(x), _) => json!(x),
+        (Value::Double(x), _) => json!(x),
+        (Value::Decimal(..), _) => {
+            serde_json::from_str(&v.to_string()).unwrap_or_else(|_| Json::String(v.to_string()))
+        }
+        (Value::Array(items), DataType::Array(inner)) => {
+            Json::Array(items.iter().map(|i| to_json(i, inner)).collect())
+        }
+        (Value::Map(entries), DataType::Map(_, vt)) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (field_text(k), to_json(v, vt)))
+                .collect(),
+        ),
+        (Value::Row(fields), DataType::Row(defs)) => Json::Object(
+            fields
+                .iter()
+                .zip(defs)
+                .map(|(v, d)| (d.name.clone(), to_json(v, &d.data_type)))
+                .collect(),
+        ),
+        (other, _) => Json::String(other.to_string()),
+    }
+}
+
+impl SinkWriter for Writer {
+    fn write(&mut self, batch: Batch) -> Result<()> {
+        let table = batch.table;
+        let t = self
+            .tables
+            .get(table as usize)
+            .ok_or_else(|| Error::fatal(format!("batch for unknown table {table}")))?
+            .clone();
+        let types = t.row_type();
+        let cols = self.columns[table as usize].clone();
+        let (format, fd, rd) = (
+            self.config.format,
+            self.config.field_delimiter.clone(),
+            self.config.row_delimiter.clone(),
+        );
+        let mut line = Vec::with_capacity(256);
+        for i in 0..batch.num_rows {
+            if self
+                .open
+                .get(&table)
+                .is_some_and(|f| f.rows >= self.config.batch_size)
+            {
+                self.close(table)?;
+            }
+            if !self.open.contains_key(&table) {
+                self.start(table)?;
+            }
+            line.clear();
+            match format {
+                Format::Text => {
+                    for (k, &c) in cols.iter().enumerate() {
+                        if k > 0 {
+                            line.extend_from_slice(fd.as_bytes());
+                        }
+                        line.extend_from_slice(
+                            field_text(&batch.columns[c].value(i, &types[c])).as_bytes(),
+                        );
+                    }
+                    line.extend_from_slice(rd.as_bytes());
+                }
+                Format::Csv => {
+                    let mut w = csv::WriterBuilder::new()
+                        .delimiter(fd.as_bytes()[0])
+                        .terminator(csv::Terminator::Any(b'\n'))
+                        .has_headers(false)
+                        .from_writer(&mut line);
+                    let record: Vec<String> = cols
+                        .iter()
+                        .map(|&c| field_text(&batch.columns[c].value(i, &types[c])))
+                        .collect();
+                    w.write_record(&record)
+                        .map_err(|e| Error::fatal(format!("csv: {e}")))?;
+                    w.flush().map_err(|e| Error::fatal(format!("csv: {e}")))?;
+                    drop(w);
+                    line.pop();
+                    line.extend_from_slice(rd.as_bytes());
+                }
+                Format::Json => {
+                    let obj: serde_json::Map<String, Json> = cols
+                        .iter()
+                        .map(|&c| {
+                            (
+                                t.columns[c].name.clone(),
+                                to_json(&batch.columns[c].value(i, &types[c]), &types[c]),
+                            )
+                        })
+                        .collect();
+                    serde_json::to_writer(&mut line, &obj)
+                        .map_err(|e| Error::fatal(format!("json: {e}")))?;
+                    line.push(b'\n');
+                }
+            }
+            let f = self.open.get_mut(&table).expect("started above");
+            f.out.write_all(&line).map_err(|e| io("write", &f.tmp, e))?;
+            f.rows += 1;
+        }
+        Ok(())
+    }
+
+    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Option<Vec<u8>>> {
+        let tables: Vec<u32> = self.open.keys().copied().collect();
+        for t in tables {
+            self.close(t)?;
+        }
+        if !self.config.transactional || self.closed.is_empty() {
+            self.closed.clear();
+            return Ok(None);
+        }
+        let moves = std::mem::take(&mut self.closed);
+        serde_json::to_vec(&moves)
+            .map(Some)
+            .map_err(|e| Error::fatal(e.to_string()))
+    }
+
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(vec![self.seq.to_le_bytes().to_vec()])
+    }
+
+    fn abort_prepare(&mut self) -> Result<()> {
+        for m in self.closed.drain(..) {
+            let _ = std::fs::remove_file(&m.tmp);
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        // Everything was prepared at the final checkpoint; anything left is not committed.
+        for (_, f) in std::mem::take(&mut self.open) {
+            drop(f.out);
+            if self.config.transactional {
+                let _ = std::fs::remove_file(&f.tmp);
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Committer {
+    tmp: String,
+}
+
+impl SinkCommitter for Committer {
+    fn commit(&mut self, _checkpoint_id: u64, infos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+        for info in infos {
+            let moves: Vec<Move> = serde_json::from_slice(&info)
+                .map_err(|e| Error::fatal(format!("bad commit info: {e}")))?;
+            for m in moves {
+                match std::fs::rename(&m.tmp, &m.dest) {
+                    Ok(()) => {}
+                    // Committed before (a commit repeated after a restore).
+                    Err(_) if !exists(&m.tmp) && exists(&m.dest) => {}
+                    Err(e) => return Err(io("move into place", &m.dest, e)),
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn abort(&mut self, infos: Vec<Vec<u8>>) -> Result<()> {
+        for info in infos {
+            if let Ok(moves) = serde_json::from_slice::<Vec<Move>>(&info) {
+                for m in moves {
+                    let _ = std::fs::remove_file(&m.tmp);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        // The job ended: temporary files left by failed attempts are garbage.
+        match std::fs::remove_dir_all(&self.tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("remove", &self.tmp, e)),
+        }
+        // The temporary root too, when no other job is using it.
+        if let Some((root, _)) = self.tmp.rsplit_once('/') {
+            let _ = std::fs::remove_dir(root);
+        }
+        Ok(())
+    }
+}
+
+fn exists(path: &str) -> bool {
+    std::fs::metadata(path).is_ok()
+}
+
+impl Sink for LocalFile {
+    type Writer = Writer;
+    type Committer = Committer;
+
+    fn writer(
+        options: &Options,
+        ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+        restored: Vec<Vec<u8>>,
+    ) -> Result<Writer> {
+        let config = config(options, &ctx.job_id)?;
+        let mode = options
+            .string("data_save_mode")?
+            .unwrap_or_else(|| "APPEND_DATA".into())
+            .to_ascii_uppercase();
+        match mode.as_str() {
+            "APPEND_DATA" => {}
+            "ERROR_WHEN_DATA_EXISTS" if restored.is_empty() => {
+                let has_data = std::fs::read_dir(&config.path)
+                    .map(|d| d.flatten().any(|e| e.path().is_file()))
+                    .unwrap_or(false);
+                if has_data {
+                    return Err(Error::invalid_option(
+                        "data_save_mode",
+                        format!(
+                            "{} already holds files (ERROR_WHEN_DATA_EXISTS)",
+                            config.path
+                        ),
+                    ));
+                }
+            }
+            "ERROR_WHEN_DATA_EXISTS" => {}
+            other => {
+                return Err(Error::invalid_option(
+                    "data_save_mode",
+                    format!(
+                        "`{other}` is not supported; use APPEND_DATA or ERROR_WHEN_DATA_EXISTS"
+                    ),
+                ));
+            }
+        }
+        let columns = columns(options, &tables)?;
+        let seq = restored
+            .first()
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map_or(0, u64::from_le_bytes);
+        Ok(Writer {
+            config,
+            tables,
+            columns,
+            job_id: ctx.job_id.clone(),
+            subtask: ctx.subtask,
+            seq,
+            open: BTreeMap::new(),
+            closed: Vec::new(),
+        })
+    }
+
+    fn committer(
+        options: &Options,
+        ctx: &TaskContext,
+        tables: Vec<TableSchema>,
+    ) -> Result<Committer> {
+        let config = config(options, &ctx.job_id)?;
+        columns(options, &tables)?;
+        if config.transactional {
+            std::fs::create_dir_all(&config.path).map_err(|e| io("create", &config.path, e))?;
+        }
+        Ok(Committer { tmp: config.tmp })
+    }
+}
+
+st_sdk::export_sink!(LocalFile);
