@@ -13,6 +13,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("assert", "Assert", "Sink"),
     ("blackhole", "Blackhole", "Sink"),
     ("localfile_sink", "LocalFile", "Sink"),
+    ("localfile_source", "LocalFile", "Source"),
     ("copy", "Copy", "Transform"),
     ("field_mapper", "FieldMapper", "Transform"),
     ("filter", "Filter", "Transform"),

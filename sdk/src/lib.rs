@@ -19,6 +19,7 @@ pub use st_core::{
 };
 
 mod options;
+pub mod schema;
 pub use options::{OptionSpecs, Options};
 
 #[doc(hidden)]

@@ -181,6 +181,9 @@ impl CacheEntry {
     }
 }
 
+/// A registered plugin: (name as registered, kind, bytes).
+type Registered = (String, PluginKind, PluginSource);
+
 /// The process's wasm runtime.
 pub struct Runtime {
     engine: Engine,
@@ -188,7 +191,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     /// By lower-cased name: (name as registered, kind, bytes). A name may have a source and a
     /// sink (SeaTunnel's `LocalFile` is both).
-    registry: Mutex<HashMap<String, Vec<(String, PluginKind, PluginSource)>>>,
+    registry: Mutex<HashMap<String, Vec<Registered>>>,
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     /// One lock per component being loaded, so concurrent jobs compile it once.
     loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,

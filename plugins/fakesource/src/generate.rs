@@ -8,7 +8,7 @@ use st_sdk::{
     TableSchema, Value, VarWidth,
 };
 
-use crate::schema;
+use st_sdk::schema;
 
 /// The generator's random numbers: xoshiro256++ (64-bit operations only, so it is as fast in
 /// wasm as natively), with the few range helpers FakeSource needs. Ranges map by modulo, which

@@ -4,7 +4,6 @@
 //! splits. Generation is deterministic per split, so a restored split yields the same rows.
 
 mod generate;
-mod schema;
 
 use std::collections::VecDeque;
 

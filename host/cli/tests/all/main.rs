@@ -5,6 +5,7 @@ mod cache;
 mod cases;
 mod checkpoint;
 mod cli;
+mod localfile;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,11 +2,11 @@
 //! `columns = [{ name, type, nullable, defaultValue, comment }]`, with `table`, `primaryKey`
 //! and `constraintKeys`.
 
-use serde_json::Value as Json;
-use st_sdk::{
+use crate::{
     ColumnDef, ConstraintKey, ConstraintType, DataType, Error, Field, PrimaryKey, Result,
     SortOrder, TableSchema,
 };
+use serde_json::Value as Json;
 
 /// Reads a type declaration: a string (`"map<string, int>"`) or an object (a row type).
 pub fn data_type(v: &Json, option: &str) -> Result<DataType> {

@@ -1,0 +1,139 @@
+//! The LocalFile source and sink: formats, options, and their errors, through `st run`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{root, text};
+
+fn run_job(dir: &Path, job: &str) -> std::process::Output {
+    let path = dir.join("job.conf");
+    std::fs::write(&path, job.replace("DIR", &dir.display().to_string())).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_st"))
+        .arg("run")
+        .arg(&path)
+        .current_dir(root())
+        .output()
+        .expect("run st")
+}
+
+fn read_dir_text(dir: &Path, ext: &str) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn csv_with_header_and_quotes_reads_into_typed_fields_and_writes_json_text_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(
+        input.join("people.csv"),
+        "id,name,born,score\n1,\"Doe, Jane\",1990-05-01,1.5\n2,\"say \"\"hi\"\"\",,\n",
+    )
+    .unwrap();
+    std::fs::write(input.join("notes.txt"), "not csv\n").unwrap();
+    for d in ["json", "text", "csv"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let out = run_job(
+        dir.path(),
+        r#"
+source {
+  LocalFile {
+    path = "DIR/in"
+    file_format_type = csv
+    file_filter_pattern = ".*\\.csv"
+    skip_header_row_number = 1
+    schema = { fields { id = bigint, name = string, born = date, score = double } }
+    plugin_output = "people"
+    sandbox { dirs = [ "DIR/in" ] }
+  }
+}
+sink {
+  LocalFile { plugin_input = "people", path = "DIR/json", file_format_type = json, sandbox { dirs = [ { path = "DIR/json", mode = rw } ] } }
+  LocalFile { plugin_input = "people", path = "DIR/text", file_format_type = text, field_delimiter = "|", sink_columns = [name, id], sandbox { dirs = [ { path = "DIR/text", mode = rw } ] } }
+  LocalFile { plugin_input = "people", path = "DIR/csv", enable_header_write = true, sandbox { dirs = [ { path = "DIR/csv", mode = rw } ] } }
+}
+"#,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Total Read Count          : 2"), "{stdout}");
+    assert_eq!(
+        read_dir_text(&dir.path().join("json"), "json"),
+        "{\"id\":1,\"name\":\"Doe, Jane\",\"born\":\"1990-05-01\",\"score\":1.5}\n{\"id\":2,\"name\":\"say \\\"hi\\\"\",\"born\":null,\"score\":null}\n"
+    );
+    assert_eq!(
+        read_dir_text(&dir.path().join("text"), "txt"),
+        "Doe, Jane|1\nsay \"hi\"|2\n"
+    );
+    assert_eq!(
+        read_dir_text(&dir.path().join("csv"), "csv"),
+        "id,name,born,score\n1,\"Doe, Jane\",1990-05-01,1.5\n2,\"say \"\"hi\"\"\",,\n"
+    );
+    // Nothing temporary is left behind.
+    assert!(!dir.path().join("csv/.strait-tmp").exists());
+}
+
+#[test]
+fn text_without_schema_is_one_content_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), "first line\nsecond\u{1}line\n").unwrap();
+    let out = run_job(
+        dir.path(),
+        r#"
+source { LocalFile { path = "DIR/a.log", file_format_type = text, sandbox { dirs = [ "DIR" ] } } }
+sink { Assert { rules { row_rules = [ { rule_type = MAX_ROW, rule_value = 2 }, { rule_type = MIN_ROW, rule_value = 2 } ], field_rules = [ { field_name = content, field_type = string, field_value = [ { rule_type = NOT_NULL } ] } ] } } }
+"#,
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+}
+
+#[test]
+fn bad_input_names_the_option_or_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.csv"), "1,x\nnot-a-number,y\n").unwrap();
+    let cases = [
+        (
+            r#"source { LocalFile { path = "DIR", file_format_type = parquet, sandbox { dirs = [ "DIR" ] } } }
+sink { Console {} }"#,
+            "source[0](LocalFile).file_format_type: `parquet` is not supported; use text, csv or json",
+        ),
+        (
+            r#"source { LocalFile { path = "DIR", file_format_type = json, sandbox { dirs = [ "DIR" ] } } }
+sink { Console {} }"#,
+            "source[0](LocalFile).schema: json files need a schema",
+        ),
+        (
+            r#"source { LocalFile { path = "DIR", file_format_type = csv } }
+sink { Console {} }"#,
+            "is it granted in the job's sandbox.dirs?",
+        ),
+        (
+            r#"source { LocalFile { path = "DIR/bad.csv", file_format_type = csv, schema = { fields { id = bigint, s = string } }, sandbox { dirs = [ "DIR" ] } } }
+sink { Console {} }"#,
+            "bad.csv at byte 4: `\"not-a-number\"` is not a valid bigint",
+        ),
+        (
+            r#"source { FakeSource {} }
+sink { LocalFile { path = "DIR/out", file_format_type = xml, sandbox { dirs = [ { path = "DIR", mode = rw } ] } } }"#,
+            "sink[0](LocalFile)",
+        ),
+    ];
+    for (job, want) in cases {
+        let out = run_job(dir.path(), job);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "{job}");
+        assert!(stderr.contains(want), "{want}\n{stderr}");
+    }
+}

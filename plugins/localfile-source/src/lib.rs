@@ -1,0 +1,466 @@
+//! LocalFile source: rows from text, csv or json (one object per line) files, with SeaTunnel's
+//! options. Each file is a split; a split remembers the byte offset read so far, so a restored
+//! reader carries on after the last row a checkpoint covered. Files are reached through the
+//! job's WASI directory grants only: grant `path` (read-only is enough).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Seek as _, SeekFrom};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use st_sdk::{
+    Batch, ColumnBuilder, ColumnDef, DataType, Describe, Enumeration, Error, OptionSpecs,
+    OptionType, Options, Poll, Result, Source, SourceInfo, Split, SplitEnumerator, SplitReader,
+    TableSchema, TaskContext, Value,
+};
+
+pub struct LocalFile;
+
+impl Describe for LocalFile {
+    const NAME: &'static str = "LocalFile";
+
+    fn options() -> OptionSpecs {
+        OptionSpecs::new()
+            .required("path", OptionType::String, "A file, or a directory whose files are read.")
+            .required("file_format_type", OptionType::String, "text, csv or json (one object per line).")
+            .optional("schema", OptionType::Object, Json::Null, "The fields (required for json; text and csv without it give one `content` column).")
+            .optional("read_columns", OptionType::List, Json::Null, "The fields to keep, in order.")
+            .optional("field_delimiter", OptionType::String, Json::Null, "Between fields (text: \\u0001, csv: ,).")
+            .optional("delimiter", OptionType::String, Json::Null, "Old name of field_delimiter.")
+            .optional("skip_header_row_number", OptionType::Integer, json!(0), "Lines skipped at the start of each file.")
+            .optional("file_filter_pattern", OptionType::String, Json::Null, "A regular expression file names must match.")
+            .optional("compress_codec", OptionType::String, json!("none"), "Only none.")
+            .optional("encoding", OptionType::String, json!("UTF-8"), "Only UTF-8.")
+            .optional("parse_partition_from_path", OptionType::Boolean, json!(true), "Accepted; partition directories are not parsed.")
+            .optional("date_format", OptionType::String, json!("yyyy-MM-dd"), "Accepted; dates are read as yyyy-MM-dd.")
+            .optional("datetime_format", OptionType::String, json!("yyyy-MM-dd HH:mm:ss"), "Accepted; timestamps are read as ISO 8601 or yyyy-MM-dd HH:mm:ss.")
+            .optional("time_format", OptionType::String, json!("HH:mm:ss"), "Accepted; times are read as HH:mm:ss[.fff].")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Text,
+    Csv,
+    Json,
+}
+
+struct Config {
+    path: String,
+    format: Format,
+    delimiter: String,
+    skip: u64,
+    filter: Option<regex::Regex>,
+    /// The table as read (all fields), and the fields kept.
+    table: TableSchema,
+    keep: Vec<usize>,
+}
+
+fn config(options: &Options) -> Result<Config> {
+    let path: String = options.require("path")?;
+    let format = match options
+        .string("file_format_type")?
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "text" => Format::Text,
+        "csv" => Format::Csv,
+        "json" => Format::Json,
+        other => {
+            return Err(Error::invalid_option(
+                "file_format_type",
+                format!("`{other}` is not supported; use text, csv or json"),
+            ));
+        }
+    };
+    for (key, allowed) in [("compress_codec", "none"), ("encoding", "utf-8")] {
+        let v = options.string(key)?.unwrap_or_else(|| allowed.into());
+        if !v.eq_ignore_ascii_case(allowed) {
+            return Err(Error::invalid_option(
+                key,
+                format!("only {allowed} is supported, found `{v}`"),
+            ));
+        }
+    }
+    let delimiter = match (
+        options.string("field_delimiter")?,
+        options.string("delimiter")?,
+    ) {
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) if format == Format::Csv => ",".into(),
+        (None, None) => "\u{1}".into(),
+    };
+    if format == Format::Csv && delimiter.len() != 1 {
+        return Err(Error::invalid_option(
+            "field_delimiter",
+            "csv needs a one-byte delimiter",
+        ));
+    }
+    let table = match options.json("schema") {
+        Some(s) if !s.is_null() => st_sdk::schema::parse(&s)?,
+        _ if format == Format::Json => {
+            return Err(Error::invalid_option("schema", "json files need a schema"));
+        }
+        _ => TableSchema::new(
+            "default.default.default",
+            vec![ColumnDef::new("content", DataType::String)],
+        ),
+    };
+    let keep = match options.json("read_columns") {
+        Some(Json::Array(names)) => names
+            .iter()
+            .map(|n| {
+                let n = n.as_str().unwrap_or_default();
+                table.index_of(n).ok_or_else(|| {
+                    Error::invalid_option("read_columns", format!("the schema has no field `{n}`"))
+                })
+            })
+            .collect::<Result<_>>()?,
+        _ => (0..table.columns.len()).collect(),
+    };
+    let filter = options
+        .string("file_filter_pattern")?
+        .map(|p| {
+            regex::Regex::new(&p).map_err(|e| {
+                Error::invalid_option(
+                    "file_filter_pattern",
+                    format!("invalid regular expression: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(Config {
+        path,
+        format,
+        delimiter,
+        skip: options.i64("skip_header_row_number")?.unwrap_or(0).max(0) as u64,
+        filter,
+        table,
+        keep,
+    })
+}
+
+/// The files to read, sorted: `path` itself, or the files directly in it.
+fn files(c: &Config) -> Result<Vec<String>> {
+    let meta = std::fs::metadata(&c.path).map_err(|e| {
+        Error::invalid_option(
+            "path",
+            format!(
+                "cannot read {}: {e} (is it granted in the job's sandbox.dirs?)",
+                c.path
+            ),
+        )
+    })?;
+    if meta.is_file() {
+        return Ok(vec![c.path.clone()]);
+    }
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(&c.path)
+        .map_err(|e| Error::invalid_option("path", format!("cannot list {}: {e}", c.path)))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if c.filter.as_ref().is_some_and(|f| !f.is_match(&name)) {
+            continue;
+        }
+        out.push(format!("{}/{name}", c.path.trim_end_matches('/')));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn output(c: &Config) -> TableSchema {
+    c.table
+        .with_columns(c.keep.iter().map(|&i| c.table.columns[i].clone()).collect())
+}
+
+/// A file and how far it has been read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FileSplit {
+    path: String,
+    offset: u64,
+    /// Header lines still to skip.
+    skip: u64,
+}
+
+impl FileSplit {
+    fn to_split(&self) -> Split {
+        Split {
+            id: self.path.clone(),
+            data: serde_json::to_vec(self).unwrap_or_default(),
+        }
+    }
+
+    fn from_split(s: &Split) -> Result<FileSplit> {
+        serde_json::from_slice(&s.data)
+            .map_err(|e| Error::fatal(format!("bad split {}: {e}", s.id)))
+    }
+}
+
+impl Source for LocalFile {
+    type Enumerator = Enumerator;
+    type Reader = Reader;
+
+    fn open(options: &Options, _ctx: &TaskContext) -> Result<SourceInfo> {
+        let c = config(options)?;
+        files(&c)?;
+        Ok(SourceInfo {
+            tables: vec![output(&c)],
+            bounded: true,
+        })
+    }
+
+    fn enumerator(
+        options: &Options,
+        ctx: &TaskContext,
+        state: Option<Vec<u8>>,
+    ) -> Result<Enumerator> {
+        let pending: VecDeque<(u32, FileSplit)> = match state {
+            Some(s) => serde_json::from_slice(&s)
+                .map_err(|e| Error::fatal(format!("bad enumerator state: {e}")))?,
+            None => {
+                let c = config(options)?;
+                files(&c)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, path)| {
+                        (
+                            (i as u32) % ctx.parallelism.max(1),
+                            FileSplit {
+                                path,
+                                offset: 0,
+                                skip: c.skip,
+                            },
+                        )
+                    })
+                    .collect()
+            }
+        };
+        Ok(Enumerator { pending })
+    }
+
+    fn reader(options: &Options, _ctx: &TaskContext, restored: Vec<Split>) -> Result<Reader> {
+        let c = config(options)?;
+        let types = c.table.row_type();
+        let mut r = Reader {
+            c,
+            types,
+            splits: VecDeque::new(),
+            open: None,
+            no_more: false,
+        };
+        r.add_splits(restored)?;
+        Ok(r)
+    }
+}
+
+pub struct Enumerator {
+    pending: VecDeque<(u32, FileSplit)>,
+}
+
+impl SplitEnumerator for Enumerator {
+    fn enumerate(&mut self) -> Result<Enumeration> {
+        Ok(Enumeration {
+            assignments: self
+                .pending
+                .drain(..)
+                .map(|(r, s)| (r, s.to_split()))
+                .collect(),
+            no_more_splits: true,
+        })
+    }
+
+    fn add_splits_back(&mut self, reader: u32, splits: Vec<Split>) -> Result<()> {
+        for s in splits {
+            self.pending.push_back((reader, FileSplit::from_split(&s)?));
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<u8>> {
+        serde_json::to_vec(&self.pending).map_err(|e| Error::fatal(e.to_string()))
+    }
+}
+
+pub struct Reader {
+    c: Config,
+    types: Vec<DataType>,
+    splits: VecDeque<FileSplit>,
+    open: Option<BufReader<File>>,
+    no_more: bool,
+}
+
+fn parse_field(text: &str, t: &DataType) -> std::result::Result<Value, String> {
+    if text.is_empty() && *t != DataType::String {
+        return Ok(Value::Null);
+    }
+    match t {
+        DataType::String => Ok(Value::String(text.to_string())),
+        DataType::Timestamp | DataType::TimestampTz => {
+            Value::from_json(&Json::String(text.replacen(' ', "T", 1)), t)
+        }
+        _ => Value::from_json(&Json::String(text.to_string()), t),
+    }
+}
+
+impl Reader {
+    /// Reads up to `max_rows` rows of the current split into `builders`.
+    fn fill(&mut self, builders: &mut [ColumnBuilder], max_rows: u32) -> Result<u32> {
+        let Some(split) = self.splits.front_mut() else {
+            return Ok(0);
+        };
+        if self.open.is_none() {
+            let mut f = File::open(&split.path)
+                .map_err(|e| Error::retriable(format!("cannot open {}: {e}", split.path)))?;
+            f.seek(SeekFrom::Start(split.offset))
+                .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
+            self.open = Some(BufReader::with_capacity(1 << 20, f));
+        }
+        let reader = self.open.as_mut().expect("opened above");
+        let mut rows = 0;
+        let mut line = String::new();
+        let mut fields: Vec<String> = Vec::new();
+        while rows < max_rows {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| Error::retriable(format!("cannot read {}: {e}", split.path)))?;
+            if n == 0 {
+                break;
+            }
+            split.offset += n as u64;
+            let text = line.trim_end_matches(['\n', '\r']);
+            if split.skip > 0 {
+                split.skip -= 1;
+                continue;
+            }
+            let at = |e: String| {
+                Error::fatal(format!(
+                    "{} at byte {}: {e}",
+                    split.path,
+                    split.offset - n as u64
+                ))
+            };
+            let values: Vec<Value> = if self.c.table.columns.len() == 1
+                && self.c.table.columns[0].name == "content"
+                && self.c.format != Format::Json
+            {
+                vec![Value::String(text.to_string())]
+            } else {
+                match self.c.format {
+                    Format::Text => {
+                        fields.clear();
+                        fields.extend(text.split(self.c.delimiter.as_str()).map(str::to_string));
+                        fields_to_values(&self.types, &fields).map_err(at)?
+                    }
+                    Format::Csv => {
+                        let mut rdr = csv::ReaderBuilder::new()
+                            .has_headers(false)
+                            .delimiter(self.c.delimiter.as_bytes()[0])
+                            .from_reader(text.as_bytes());
+                        let mut record = csv::StringRecord::new();
+                        rdr.read_record(&mut record)
+                            .map_err(|e| at(e.to_string()))?;
+                        fields.clear();
+                        fields.extend(record.iter().map(str::to_string));
+                        fields_to_values(&self.types, &fields).map_err(at)?
+                    }
+                    Format::Json => {
+                        let obj: Json =
+                            serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
+                        self.c
+                            .table
+                            .columns
+                            .iter()
+                            .zip(&self.types)
+                            .map(|(col, t)| {
+                                Value::from_json(obj.get(&col.name).unwrap_or(&Json::Null), t)
+                            })
+                            .collect::<std::result::Result<_, _>>()
+                            .map_err(at)?
+                    }
+                }
+            };
+            for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
+                b.push(&values[k]).map_err(at)?;
+            }
+            rows += 1;
+        }
+        if rows < max_rows {
+            // The file is done.
+            self.splits.pop_front();
+            self.open = None;
+        }
+        Ok(rows)
+    }
+}
+
+fn fields_to_values(
+    types: &[DataType],
+    fields: &[String],
+) -> std::result::Result<Vec<Value>, String> {
+    if fields.len() < types.len() {
+        return Err(format!(
+            "{} fields where the schema has {}",
+            fields.len(),
+            types.len()
+        ));
+    }
+    fields
+        .iter()
+        .zip(types)
+        .map(|(f, t)| parse_field(f, t))
+        .collect()
+}
+
+impl SplitReader for Reader {
+    fn add_splits(&mut self, splits: Vec<Split>) -> Result<()> {
+        for s in splits {
+            self.splits.push_back(FileSplit::from_split(&s)?);
+        }
+        Ok(())
+    }
+
+    fn no_more_splits(&mut self) {
+        self.no_more = true;
+    }
+
+    fn poll_next(&mut self, max_rows: u32) -> Result<Poll> {
+        if self.splits.is_empty() {
+            return Ok(if self.no_more {
+                Poll::Finished(None)
+            } else {
+                Poll::Idle
+            });
+        }
+        let keep: Vec<DataType> = self.c.keep.iter().map(|&k| self.types[k].clone()).collect();
+        let mut builders: Vec<ColumnBuilder> = keep.iter().map(ColumnBuilder::new).collect();
+        let mut rows = 0;
+        while rows < max_rows && !self.splits.is_empty() {
+            rows += self.fill(&mut builders, max_rows - rows)?;
+        }
+        let batch = Batch {
+            table: 0,
+            num_rows: rows as usize,
+            row_kinds: None,
+            columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
+        };
+        let done = self.splits.is_empty() && self.no_more;
+        Ok(match (rows, done) {
+            (0, true) => Poll::Finished(None),
+            (_, true) => Poll::Finished(Some(batch)),
+            (0, false) => Poll::Idle,
+            _ => Poll::Batch(batch),
+        })
+    }
+
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Split>> {
+        Ok(self.splits.iter().map(FileSplit::to_split).collect())
+    }
+}
+
+st_sdk::export_source!(LocalFile);
