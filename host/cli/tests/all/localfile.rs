@@ -125,7 +125,7 @@ sink { Console {} }"#,
             "bad.csv at byte 4: `\"not-a-number\"` is not a valid bigint",
         ),
         (
-            r#"source { FakeSource {} }
+            r#"source { FakeSource { schema = { fields { id = int } } } }
 sink { LocalFile { path = "DIR/out", file_format_type = xml, sandbox { dirs = [ { path = "DIR", mode = rw } ] } } }"#,
             "sink[0](LocalFile)",
         ),
