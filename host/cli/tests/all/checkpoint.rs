@@ -367,3 +367,70 @@ fn kill_9_five_times_then_resume_commits_every_id_exactly_once() {
     assert!(out.status.success(), "seed {seed}: {stderr}");
     assert_eq!(ids_in(&out_dir), want, "seed {seed}: every id exactly once");
 }
+
+#[test]
+fn a_checkpoint_that_times_out_is_a_clear_error_and_a_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = engine_config(dir.path());
+    let job = dir.path().join("slow.conf");
+    // Every poll takes 1.5 s; a barrier waits for it, past the 300 ms checkpoint timeout.
+    std::fs::write(
+        &job,
+        "env {\n  checkpoint.interval = 100\n  checkpoint.timeout = 300\n  job.retry.times = 1\n  job.retry.interval.seconds = 0\n}\nsource { \"${TEST_PLUGINS}/st_test_hostile.wasm\" { attack = slow, sleep_ms = 1500, rows = 100000 } }\nsink { Blackhole {} }\n",
+    )
+    .unwrap();
+    let out = run(&conf, &job, &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("timed out after 300 ms waiting for subtask/0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("restarting from the start (retry 1 of 1)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn failures_in_snapshot_prepare_and_commit_restore_and_commit_every_row_once() {
+    for stage in ["snapshot", "prepare", "commit"] {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = engine_config(dir.path());
+        let marker = dir.path().join("markers");
+        std::fs::create_dir_all(&marker).unwrap();
+        let job = dir.path().join("job.conf");
+        std::fs::write(
+            &job,
+            format!(
+                r#"env {{
+  parallelism = 2
+  checkpoint.interval = 150
+  job.retry.interval.seconds = 0
+  read_limit.rows_per_second = 200000
+}}
+source {{ FakeSource {{ row.num = 150000, split.num = 3, schema = {{ fields {{ id = bigint }} }} }} }}
+sink {{
+  "${{TEST_PLUGINS}}/st_test_fault_sink.wasm" {{
+    fail_in = {stage}
+    after_rows = 40000
+    expect_rows = 300000
+    marker_dir = "{m}"
+    sandbox {{ dirs = [ {{ path = "{m}", mode = rw }} ] }}
+  }}
+}}
+"#,
+                m = marker.display()
+            ),
+        )
+        .unwrap();
+        let out = run(&conf, &job, &[]);
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{stage}: {stderr}");
+        assert!(
+            stderr.contains(&format!("injected failure in {stage}")),
+            "{stage}: {stderr}"
+        );
+        assert!(stderr.contains("restarting from"), "{stage}: {stderr}");
+    }
+}

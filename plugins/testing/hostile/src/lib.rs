@@ -8,6 +8,8 @@
 //! - `bad-batch`: returns a batch whose column does not match the declared schema;
 //! - `leak`: leaks `leak_mb` MiB per batch but otherwise reads `rows` rows correctly, keeping
 //!   its position in its split so a fresh instance can carry on from a snapshot;
+//! - `slow`: reads like `none`, sleeping `sleep_ms` inside every poll (a checkpoint barrier
+//!   waits for the poll to end);
 //! - `none`: reads `rows` rows of (id bigint).
 //!
 //! An attack that succeeds returns an error saying so; one that is refused returns the error the
@@ -39,6 +41,7 @@ impl Describe for Hostile {
             .optional("rows", OptionType::Integer, json!(10), "Rows per reader.")
             .optional("leak_mb", OptionType::Integer, json!(1), "MiB leaked per batch by `leak`.")
             .optional("batch_rows", OptionType::Integer, json!(1000), "Rows per batch.")
+            .optional("sleep_ms", OptionType::Integer, json!(0), "Milliseconds `slow` sleeps per poll.")
     }
 }
 
@@ -71,6 +74,7 @@ impl Source for Hostile {
             rows: options.i64("rows")?.unwrap_or(10).max(0) as u64,
             leak_mb: options.i64("leak_mb")?.unwrap_or(1).max(0) as usize,
             batch_rows: options.i64("batch_rows")?.unwrap_or(1000).max(1) as u64,
+            sleep_ms: options.i64("sleep_ms")?.unwrap_or(0).max(0) as u64,
             position: None,
             no_more: false,
         };
@@ -120,6 +124,7 @@ pub struct Reader {
     rows: u64,
     leak_mb: usize,
     batch_rows: u64,
+    sleep_ms: u64,
     /// (split id, rows already read) of the one split.
     position: Option<(String, u64)>,
     no_more: bool,
@@ -192,6 +197,9 @@ impl SplitReader for Reader {
     }
     fn poll_next(&mut self, _max_rows: u32) -> Result<Poll> {
         self.attack()?;
+        if self.attack == "slow" {
+            std::thread::sleep(std::time::Duration::from_millis(self.sleep_ms));
+        }
         let Some((_, pos)) = &mut self.position else {
             return Ok(if self.no_more {
                 Poll::Finished(None)
