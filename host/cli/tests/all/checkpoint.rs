@@ -434,3 +434,105 @@ sink {{
         assert!(stderr.contains("restarting from"), "{stage}: {stderr}");
     }
 }
+
+/// `s3s-fs`, a real S3 server on a directory: `$ST_S3S_FS`, else on the PATH. `.ci/run`
+/// installs it; elsewhere the S3 test says how to get it and passes only outside CI.
+fn s3s_fs() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("ST_S3S_FS") {
+        return Some(p.into());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("s3s-fs"))
+            .find(|p| p.is_file())
+    })
+}
+
+struct S3Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_s3(bin: &Path, root_dir: &Path) -> S3Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", "strait", "--secret-key", "strait-secret"])
+        .arg(root_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "s3s-fs did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    S3Server { child, port }
+}
+
+#[test]
+fn checkpoints_on_a_real_s3_server_survive_a_savepoint_and_resume() {
+    let Some(bin) = s3s_fs() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide s3s-fs (ST_S3S_FS or PATH)"
+        );
+        eprintln!("skipped: s3s-fs not found (cargo install s3s-fs@0.14.1 --features binary --locked)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s3");
+    std::fs::create_dir_all(data.join("checkpoints")).unwrap();
+    let server = start_s3(&bin, &data);
+    let conf = dir.path().join("st.yaml");
+    std::fs::write(
+        &conf,
+        format!(
+            "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        type: hdfs\n        max-retained: 2\n        plugin-config:\n          storage.type: s3\n          s3.bucket: s3a://checkpoints\n          fs.s3a.endpoint: http://127.0.0.1:{}\n          fs.s3a.access.key: strait\n          fs.s3a.secret.key: strait-secret\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let job = dir.path().join("stream.conf");
+    std::fs::write(
+        &job,
+        "env {\n  job.mode = STREAMING\n  parallelism = 2\n  checkpoint.interval = 300\n  read_limit.rows_per_second = 20000\n}\nsource { FakeSource { row.num = 20000, split.num = 2, schema = { fields { id = bigint } } } }\nsink { Blackhole {} }\n",
+    )
+    .unwrap();
+    let (child, stderr) = spawn(&conf, &job, &[]);
+    std::thread::sleep(Duration::from_millis(600));
+    let (code, first, err) = interrupt(child, stderr);
+    assert_eq!(code, 130, "{err}");
+    let job_id = err
+        .split("st run --resume ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    // The savepoint is in the bucket, under namespace/cluster/job/pipeline/checkpoint.
+    let pipeline = data.join(format!("checkpoints/strait/checkpoints/local/{job_id}/0"));
+    let kept: Vec<_> = std::fs::read_dir(&pipeline)
+        .unwrap_or_else(|e| panic!("{}: {e}", pipeline.display()))
+        .flatten()
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .collect();
+    assert!(!kept.is_empty() && kept.len() <= 2, "{} checkpoints kept", kept.len());
+    let (child, stderr) = spawn(&conf, &job, &["--resume", &job_id]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, second, err) = interrupt(child, stderr);
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(total_read(&first) + total_read(&second), 40_000);
+    drop(server);
+}
