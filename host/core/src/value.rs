@@ -342,6 +342,40 @@ impl Value {
     }
 }
 
+/// A float as Java's `Double.toString` (and `Float.toString`) writes it, which is what SeaTunnel
+/// users see: plain between 10^-3 and 10^7 with at least one decimal, scientific (`1.5E10`)
+/// outside, `NaN`, `Infinity`. The digits are the shortest that read back to the same value.
+pub fn java_double(v: f64, as_f32: Option<f32>) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    if (1e-3..1e7).contains(&a) {
+        let s = match as_f32 {
+            Some(x) => format!("{x}"),
+            None => format!("{v}"),
+        };
+        return if s.contains('.') { s } else { format!("{s}.0") };
+    }
+    let s = match as_f32 {
+        Some(x) => format!("{x:e}"),
+        None => format!("{v:e}"),
+    };
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
+    format!("{mantissa}E{exp}")
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -351,8 +385,8 @@ impl fmt::Display for Value {
             Value::SmallInt(v) => write!(f, "{v}"),
             Value::Int(v) => write!(f, "{v}"),
             Value::BigInt(v) => write!(f, "{v}"),
-            Value::Float(v) => write!(f, "{v}"),
-            Value::Double(v) => write!(f, "{v}"),
+            Value::Float(v) => f.write_str(&java_double(f64::from(*v), Some(*v))),
+            Value::Double(v) => f.write_str(&java_double(*v, None)),
             Value::Decimal(v, s) => f.write_str(&format_decimal(*v, *s)),
             Value::String(v) => f.write_str(v),
             Value::Bytes(v) => f.write_str(&base64::engine::general_purpose::STANDARD.encode(v)),
@@ -396,6 +430,24 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_print_as_java_does() {
+        let d = |v: f64| java_double(v, None);
+        assert_eq!(d(1.5), "1.5");
+        assert_eq!(d(100.0), "100.0");
+        assert_eq!(d(-2.25), "-2.25");
+        assert_eq!(d(0.001), "0.001");
+        assert_eq!(d(0.0001), "1.0E-4");
+        assert_eq!(d(1e7), "1.0E7");
+        assert_eq!(d(1.5e10), "1.5E10");
+        assert_eq!(d(-2.5e-7), "-2.5E-7");
+        assert_eq!(d(0.0), "0.0");
+        assert_eq!(d(f64::NAN), "NaN");
+        assert_eq!(d(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(java_double(1.1f32.into(), Some(1.1)), "1.1");
+        assert_eq!(Value::Float(3.0).to_string(), "3.0");
+    }
 
     #[test]
     fn decimals_parse_and_print_exactly() {
