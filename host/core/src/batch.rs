@@ -437,6 +437,41 @@ impl ColumnBuilder {
         self.len += 1;
     }
 
+    /// Appends a value given as text (a csv or text file's field), parsed for the column's
+    /// type; an empty field is null, except in a string column where it is the empty string.
+    pub fn push_text(&mut self, text: &str) -> Result<(), String> {
+        let bad = |t: &DataType| format!("`\"{text}\"` is not a valid {t}");
+        match (&mut self.data, &self.data_type) {
+            (ColumnData::Utf8(out), DataType::String) => out.push(text.as_bytes()),
+            _ if text.is_empty() => return self.push(&Value::Null),
+            (ColumnData::Int64(out), t @ DataType::BigInt) => {
+                out.push(text.trim().parse().map_err(|_| bad(t))?);
+            }
+            (ColumnData::Int32(out), t @ DataType::Int) => {
+                out.push(text.trim().parse().map_err(|_| bad(t))?);
+            }
+            (ColumnData::Float64(out), t @ DataType::Double) => {
+                out.push(text.trim().parse().map_err(|_| bad(t))?);
+            }
+            (ColumnData::Int32(out), t @ DataType::Date) => {
+                out.push(crate::value::parse_date(text).ok_or_else(|| bad(t))?);
+            }
+            (ColumnData::Int64(out), t @ (DataType::Timestamp | DataType::TimestampTz)) => {
+                out.push(crate::value::parse_timestamp(text).ok_or_else(|| bad(t))?);
+            }
+            (ColumnData::Decimal(out), t @ DataType::Decimal { scale, .. }) => {
+                out.push(crate::value::parse_decimal(text, *scale).ok_or_else(|| bad(t))?);
+            }
+            (_, t) => {
+                let t = t.clone();
+                let v = Value::from_json(&serde_json::Value::String(text.to_string()), &t)?;
+                return self.push(&v);
+            }
+        }
+        self.set_valid(true);
+        Ok(())
+    }
+
     /// Appends one value; `Value::Null` appends a null.
     pub fn push(&mut self, v: &Value) -> Result<(), String> {
         let is_null = v.is_null();

@@ -16,5 +16,5 @@ pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder
 pub use types::{DataType, Field, TypeParseError};
 pub use value::{
     RowKind, Value, date_to_days, days_to_date, format_date, format_decimal, format_time,
-    format_timestamp, parse_date, parse_decimal, parse_time, parse_timestamp,
+    format_timestamp, java_double, parse_date, parse_decimal, parse_time, parse_timestamp,
 };

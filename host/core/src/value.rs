@@ -90,13 +90,22 @@ pub fn days_to_date(days: i32) -> Option<NaiveDate> {
 
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(s: &str) -> Option<i32> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+    let s = s.trim();
+    if s.len() == 10
+        && let Some(d) = fast_date(s.as_bytes())
+    {
+        return Some(date_to_days(d));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .map(date_to_days)
 }
 
 /// Parses `HH:MM:SS[.fff]` into nanoseconds of the day.
 pub fn parse_time(s: &str) -> Option<i64> {
+    if let Some((secs, nanos)) = fast_time(s.trim().as_bytes()) {
+        return Some(i64::from(secs) * 1_000_000_000 + i64::from(nanos));
+    }
     let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
         .ok()?;
@@ -106,6 +115,14 @@ pub fn parse_time(s: &str) -> Option<i64> {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]` (or with a space) into microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() >= 19
+        && (b[10] == b'T' || b[10] == b' ')
+        && let (Some(d), Some((secs, nanos))) = (fast_date(b), fast_time(&b[11..]))
+    {
+        let days = i64::from(date_to_days(d));
+        return Some(days * 86_400_000_000 + i64::from(secs) * 1_000_000 + i64::from(nanos / 1000));
+    }
     let dt = [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
@@ -172,28 +189,90 @@ pub fn format_decimal(v: i128, scale: u8) -> String {
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
+    use chrono::Datelike;
     days_to_date(days).map_or_else(
         || format!("<day {days}>"),
-        |d| d.format("%Y-%m-%d").to_string(),
+        |d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
     )
+}
+
+/// `.fff`, `.ffffff` or `.fffffffff`: the shortest of the three that holds `nanos` (nothing
+/// when it is zero), as chrono's `%.f` writes it.
+fn fraction(nanos: u32) -> String {
+    if nanos == 0 {
+        String::new()
+    } else if nanos % 1_000_000 == 0 {
+        format!(".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        format!(".{:06}", nanos / 1_000)
+    } else {
+        format!(".{nanos:09}")
+    }
+}
+
+/// Two ASCII digits at `at`.
+fn digits2(b: &[u8], at: usize) -> Option<u32> {
+    let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
+    (x.is_ascii_digit() && y.is_ascii_digit())
+        .then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+}
+
+/// `YYYY-MM-DD` at the start of `b`, without the general parser.
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits2(b, 0)? * 100 + digits2(b, 2)?;
+    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, digits2(b, 5)?, digits2(b, 8)?)
+}
+
+/// `HH:MM:SS[.f{1,9}]` as (seconds of the day, nanoseconds), without the general parser.
+fn fast_time(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (digits2(b, 0)?, digits2(b, 3)?, digits2(b, 6)?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let mut nanos = 0u32;
+    if b.len() > 8 {
+        let frac = b.get(9..)?;
+        if b[8] != b'.' || frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        for (i, d) in frac.iter().enumerate() {
+            nanos += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
+        }
+    }
+    Some((h * 3600 + m * 60 + sec, nanos))
 }
 
 /// Formats nanoseconds of the day as `HH:MM:SS[.fff]`.
 pub fn format_time(nanos: i64) -> String {
     let secs = u32::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
     let ns = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-    NaiveTime::from_num_seconds_from_midnight_opt(secs, ns).map_or_else(
-        || format!("<time {nanos}>"),
-        |t| t.format("%H:%M:%S%.f").to_string(),
+    if secs >= 86_400 {
+        return format!("<time {nanos}>");
+    }
+    format!(
+        "{:02}:{:02}:{:02}{}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        fraction(ns)
     )
 }
 
 /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
 pub fn format_timestamp(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros).map_or_else(
-        || format!("<timestamp {micros}>"),
-        |t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-    )
+    let days = micros.div_euclid(86_400_000_000);
+    let in_day = micros.rem_euclid(86_400_000_000) * 1000;
+    match i32::try_from(days).ok().and_then(days_to_date) {
+        Some(_) => format!("{}T{}", format_date(days as i32), format_time(in_day)),
+        None => format!("<timestamp {micros}>"),
+    }
 }
 
 impl Value {
@@ -350,11 +429,19 @@ pub fn java_double(v: f64, as_f32: Option<f32>) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let a = v.abs();
     if a == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     if (1e-3..1e7).contains(&a) {
         let s = match as_f32 {
@@ -430,6 +517,44 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_times_round_trip_through_the_fast_paths() {
+        for text in [
+            "1969-12-31T23:59:59.999999",
+            "2038-01-19T03:14:08",
+            "0001-01-01T00:00:00.5",
+            "2024-02-29T12:00:00.123",
+        ] {
+            let micros = parse_timestamp(text).unwrap();
+            let slow = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .unwrap()
+                .and_utc()
+                .timestamp_micros();
+            assert_eq!(micros, slow, "{text}");
+            let back = format_timestamp(micros);
+            assert_eq!(parse_timestamp(&back), Some(micros), "{text} -> {back}");
+        }
+        assert_eq!(
+            format_timestamp(parse_timestamp("2005-01-11 16:14:21").unwrap()),
+            "2005-01-11T16:14:21"
+        );
+        assert_eq!(
+            format_timestamp(parse_timestamp("2024-02-29T12:00:00.120").unwrap()),
+            "2024-02-29T12:00:00.120"
+        );
+        assert_eq!(parse_date("2024-02-30"), None);
+        assert_eq!(format_date(parse_date("1969-07-20").unwrap()), "1969-07-20");
+        assert_eq!(parse_time("25:00:00"), None);
+        assert_eq!(
+            format_time(parse_time("23:59:59.999").unwrap()),
+            "23:59:59.999"
+        );
+        assert_eq!(
+            format_time(parse_time("01:02:03.000004").unwrap()),
+            "01:02:03.000004"
+        );
+    }
 
     #[test]
     fn floats_print_as_java_does() {

@@ -295,6 +295,49 @@ impl Writer {
     }
 }
 
+/// A buffer the csv writer fills and the sink empties after each record.
+#[derive(Clone, Default)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes field `i` of `col` as text (null is empty), straight from the column for the common
+/// types.
+fn write_field(out: &mut String, col: &st_sdk::Column, i: usize, t: &DataType) {
+    use st_sdk::ColumnData as D;
+    use std::fmt::Write as _;
+    if col.is_null(i) {
+        return;
+    }
+    match (&col.data, t) {
+        (D::Utf8(v), _) => out.push_str(std::str::from_utf8(v.get(i)).unwrap_or_default()),
+        (D::Int64(v), DataType::BigInt) => {
+            let _ = write!(out, "{}", v[i]);
+        }
+        (D::Int32(v), DataType::Int) => {
+            let _ = write!(out, "{}", v[i]);
+        }
+        (D::Float64(v), DataType::Double) => out.push_str(&st_sdk::java_double(v[i], None)),
+        (D::Decimal(v), DataType::Decimal { scale, .. }) => {
+            out.push_str(&st_sdk::format_decimal(v[i], *scale));
+        }
+        (D::Int64(v), DataType::Timestamp | DataType::TimestampTz) => {
+            out.push_str(&st_sdk::format_timestamp(v[i]));
+        }
+        (D::Int32(v), DataType::Date) => out.push_str(&st_sdk::format_date(v[i])),
+        _ => out.push_str(&field_text(&col.value(i, t))),
+    }
+}
+
 /// A value as text in a text or csv field (null is empty).
 fn field_text(v: &Value) -> String {
     match v {
@@ -353,6 +396,14 @@ impl SinkWriter for Writer {
             self.config.row_delimiter.clone(),
         );
         let mut line = Vec::with_capacity(256);
+        let mut csv_line = csv::StringRecord::new();
+        let mut field = String::new();
+        let csv_buf = SharedBuf::default();
+        let mut csv_out = csv::WriterBuilder::new()
+            .delimiter(fd.as_bytes()[0])
+            .terminator(csv::Terminator::Any(b'\n'))
+            .has_headers(false)
+            .from_writer(csv_buf.clone());
         for i in 0..batch.num_rows {
             if self
                 .open
@@ -378,19 +429,20 @@ impl SinkWriter for Writer {
                     line.extend_from_slice(rd.as_bytes());
                 }
                 Format::Csv => {
-                    let mut w = csv::WriterBuilder::new()
-                        .delimiter(fd.as_bytes()[0])
-                        .terminator(csv::Terminator::Any(b'\n'))
-                        .has_headers(false)
-                        .from_writer(&mut line);
-                    let record: Vec<String> = cols
-                        .iter()
-                        .map(|&c| field_text(&batch.columns[c].value(i, &types[c])))
-                        .collect();
-                    w.write_record(&record)
+                    // The csv crate quotes what needs quoting, into a reused buffer.
+                    csv_line.clear();
+                    for &c in &cols {
+                        field.clear();
+                        write_field(&mut field, &batch.columns[c], i, &types[c]);
+                        csv_line.push_field(&field);
+                    }
+                    csv_out
+                        .write_record(&csv_line)
                         .map_err(|e| Error::fatal(format!("csv: {e}")))?;
-                    w.flush().map_err(|e| Error::fatal(format!("csv: {e}")))?;
-                    drop(w);
+                    csv_out
+                        .flush()
+                        .map_err(|e| Error::fatal(format!("csv: {e}")))?;
+                    line.append(&mut csv_buf.0.borrow_mut());
                     line.pop();
                     line.extend_from_slice(rd.as_bytes());
                 }

@@ -246,12 +246,14 @@ impl Source for LocalFile {
     fn reader(options: &Options, _ctx: &TaskContext, restored: Vec<Split>) -> Result<Reader> {
         let c = config(options)?;
         let types = c.table.row_type();
+        let whole_line = options.json("schema").is_none_or(|s| s.is_null());
         let mut r = Reader {
             c,
             types,
             splits: VecDeque::new(),
             open: None,
             no_more: false,
+            whole_line,
         };
         r.add_splits(restored)?;
         Ok(r)
@@ -290,21 +292,10 @@ pub struct Reader {
     c: Config,
     types: Vec<DataType>,
     splits: VecDeque<FileSplit>,
-    open: Option<BufReader<File>>,
+    open: Option<Open>,
     no_more: bool,
-}
-
-fn parse_field(text: &str, t: &DataType) -> std::result::Result<Value, String> {
-    if text.is_empty() && *t != DataType::String {
-        return Ok(Value::Null);
-    }
-    match t {
-        DataType::String => Ok(Value::String(text.to_string())),
-        DataType::Timestamp | DataType::TimestampTz => {
-            Value::from_json(&Json::String(text.replacen(' ', "T", 1)), t)
-        }
-        _ => Value::from_json(&Json::String(text.to_string()), t),
-    }
+    /// No schema: each line is one `content` value.
+    whole_line: bool,
 }
 
 impl Reader {
@@ -318,58 +309,74 @@ impl Reader {
                 .map_err(|e| Error::retriable(format!("cannot open {}: {e}", split.path)))?;
             f.seek(SeekFrom::Start(split.offset))
                 .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
-            self.open = Some(BufReader::with_capacity(1 << 20, f));
+            let buffered = BufReader::with_capacity(1 << 20, f);
+            self.open = Some(if self.c.format == Format::Csv && !self.whole_line {
+                // One parser over the file: quoted fields may hold delimiters and newlines.
+                Open::Csv(
+                    csv::ReaderBuilder::new()
+                        .has_headers(false)
+                        .flexible(true)
+                        .delimiter(self.c.delimiter.as_bytes()[0])
+                        .from_reader(buffered),
+                    split.offset,
+                )
+            } else {
+                Open::Lines(buffered)
+            });
         }
-        let reader = self.open.as_mut().expect("opened above");
+        let open = self.open.as_mut().expect("opened above");
         let mut rows = 0;
         let mut line = String::new();
-        let mut fields: Vec<String> = Vec::new();
+        let mut record = csv::StringRecord::new();
+        let mut done = false;
         while rows < max_rows {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .map_err(|e| Error::retriable(format!("cannot read {}: {e}", split.path)))?;
-            if n == 0 {
-                break;
-            }
-            split.offset += n as u64;
-            let text = line.trim_end_matches(['\n', '\r']);
-            if split.skip > 0 {
-                split.skip -= 1;
-                continue;
-            }
-            let at = |e: String| {
-                Error::fatal(format!(
-                    "{} at byte {}: {e}",
-                    split.path,
-                    split.offset - n as u64
-                ))
-            };
-            let values: Vec<Value> = if self.c.table.columns.len() == 1
-                && self.c.table.columns[0].name == "content"
-                && self.c.format != Format::Json
-            {
-                vec![Value::String(text.to_string())]
-            } else {
-                match self.c.format {
-                    Format::Text => {
-                        fields.clear();
-                        fields.extend(text.split(self.c.delimiter.as_str()).map(str::to_string));
-                        fields_to_values(&self.types, &fields).map_err(at)?
+            let start = split.offset;
+            let at = |e: String| Error::fatal(format!("{} at byte {start}: {e}", split.path));
+            let values: Vec<Value> = match open {
+                Open::Csv(rdr, base) => {
+                    let more = rdr.read_record(&mut record).map_err(|e| {
+                        Error::retriable(format!("cannot read {}: {e}", split.path))
+                    })?;
+                    if !more {
+                        done = true;
+                        break;
                     }
-                    Format::Csv => {
-                        let mut rdr = csv::ReaderBuilder::new()
-                            .has_headers(false)
-                            .delimiter(self.c.delimiter.as_bytes()[0])
-                            .from_reader(text.as_bytes());
-                        let mut record = csv::StringRecord::new();
-                        rdr.read_record(&mut record)
-                            .map_err(|e| at(e.to_string()))?;
-                        fields.clear();
-                        fields.extend(record.iter().map(str::to_string));
-                        fields_to_values(&self.types, &fields).map_err(at)?
+                    split.offset = *base + rdr.position().byte();
+                    if split.skip > 0 {
+                        split.skip -= 1;
+                        continue;
                     }
-                    Format::Json => {
+                    if record.len() < self.types.len() {
+                        return Err(at(format!(
+                            "{} fields where the schema has {}",
+                            record.len(),
+                            self.types.len()
+                        )));
+                    }
+                    for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
+                        b.push_text(record.get(k).unwrap_or_default()).map_err(at)?;
+                    }
+                    rows += 1;
+                    continue;
+                }
+                Open::Lines(reader) => {
+                    line.clear();
+                    let n = reader.read_line(&mut line).map_err(|e| {
+                        Error::retriable(format!("cannot read {}: {e}", split.path))
+                    })?;
+                    if n == 0 {
+                        done = true;
+                        break;
+                    }
+                    split.offset += n as u64;
+                    let text = line.trim_end_matches(['\n', '\r']);
+                    if split.skip > 0 {
+                        split.skip -= 1;
+                        continue;
+                    }
+                    if self.whole_line {
+                        vec![Value::String(text.to_string())]
+                    } else if self.c.format == Format::Json {
                         let obj: Json =
                             serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
                         self.c
@@ -382,6 +389,20 @@ impl Reader {
                             })
                             .collect::<std::result::Result<_, _>>()
                             .map_err(at)?
+                    } else {
+                        let fields: Vec<&str> = text.split(self.c.delimiter.as_str()).collect();
+                        if fields.len() < self.types.len() {
+                            return Err(at(format!(
+                                "{} fields where the schema has {}",
+                                fields.len(),
+                                self.types.len()
+                            )));
+                        }
+                        for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
+                            b.push_text(fields[k]).map_err(at)?;
+                        }
+                        rows += 1;
+                        continue;
                     }
                 }
             };
@@ -390,7 +411,7 @@ impl Reader {
             }
             rows += 1;
         }
-        if rows < max_rows {
+        if done {
             // The file is done.
             self.splits.pop_front();
             self.open = None;
@@ -399,22 +420,11 @@ impl Reader {
     }
 }
 
-fn fields_to_values(
-    types: &[DataType],
-    fields: &[String],
-) -> std::result::Result<Vec<Value>, String> {
-    if fields.len() < types.len() {
-        return Err(format!(
-            "{} fields where the schema has {}",
-            fields.len(),
-            types.len()
-        ));
-    }
-    fields
-        .iter()
-        .zip(types)
-        .map(|(f, t)| parse_field(f, t))
-        .collect()
+/// An open file: read by lines (text, json, a csv read whole), or by csv records.
+enum Open {
+    Lines(BufReader<File>),
+    /// The parser, and the file offset it started at.
+    Csv(csv::Reader<BufReader<File>>, u64),
 }
 
 impl SplitReader for Reader {

@@ -489,7 +489,9 @@ fn checkpoints_on_a_real_s3_server_survive_a_savepoint_and_resume() {
             std::env::var_os("CI").is_none(),
             "CI must provide s3s-fs (ST_S3S_FS or PATH)"
         );
-        eprintln!("skipped: s3s-fs not found (cargo install s3s-fs@0.14.1 --features binary --locked)");
+        eprintln!(
+            "skipped: s3s-fs not found (cargo install s3s-fs@0.14.1 --features binary --locked)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -528,7 +530,11 @@ fn checkpoints_on_a_real_s3_server_survive_a_savepoint_and_resume() {
         .flatten()
         .filter(|e| e.path().join("manifest.json").is_file())
         .collect();
-    assert!(!kept.is_empty() && kept.len() <= 2, "{} checkpoints kept", kept.len());
+    assert!(
+        !kept.is_empty() && kept.len() <= 2,
+        "{} checkpoints kept",
+        kept.len()
+    );
     let (child, stderr) = spawn(&conf, &job, &["--resume", &job_id]);
     std::thread::sleep(Duration::from_millis(2500));
     let (code, second, err) = interrupt(child, stderr);
