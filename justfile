@@ -27,7 +27,9 @@ lint:
 
 # Benchmarks: start-up (compile, disk and memory cache, instantiation, cancel, the whole `st run`
 # process), then the wasm pipeline against the same pipeline in native Rust, then transforms.
-# `ST_BENCH=startup` runs only the first part; `ST_BENCH_ROWS` sets the rows per run.
+# `ST_BENCH=startup|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
+# `ST_BENCH_COPY_ROWS` the size of the csv copy (default 10 M rows, about 1 GB).
 bench:
+    pip install --quiet duckdb || echo "duckdb not installed: its comparison is skipped"
     cargo build --release -p st-cli
     cargo run --release -p st-bench

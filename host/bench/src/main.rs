@@ -3,6 +3,7 @@
 //! loop that drops each batch, at parallelism 1 and 2, in the same process. Prints rows/s, MB/s
 //! and the wasm/native ratio. Rows per run: `ST_BENCH_ROWS` (default 20,000,000).
 
+mod files;
 mod startup;
 
 use std::collections::HashMap;
@@ -177,6 +178,12 @@ fn main() {
     if which == "startup" || which == "all" {
         startup::run(&tokio);
         if which == "startup" {
+            return;
+        }
+    }
+    if which == "files" || which == "all" {
+        files::run_all(&tokio, rows / 4);
+        if which == "files" {
             return;
         }
     }

@@ -422,9 +422,9 @@ impl SinkWriter for Writer {
                         if k > 0 {
                             line.extend_from_slice(fd.as_bytes());
                         }
-                        line.extend_from_slice(
-                            field_text(&batch.columns[c].value(i, &types[c])).as_bytes(),
-                        );
+                        field.clear();
+                        write_field(&mut field, &batch.columns[c], i, &types[c]);
+                        line.extend_from_slice(field.as_bytes());
                     }
                     line.extend_from_slice(rd.as_bytes());
                 }
