@@ -129,8 +129,11 @@ print(n / (time.time() - t))
     );
     match Command::new("python3").arg("-c").arg(&script).output() {
         Ok(o) if o.status.success() => {
-            let rate: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0.0);
-            println!("{:<32} {:>12.0}", "DuckDB, 1 thread", rate);
+            let text = String::from_utf8_lossy(&o.stdout);
+            match text.trim().parse::<f64>() {
+                Ok(rate) => println!("{:<32} {:>12.0}", "DuckDB, 1 thread", rate),
+                Err(_) => println!("DuckDB: unexpected output `{}`", text.trim()),
+            }
         }
         Ok(o) => println!(
             "DuckDB: not run ({})",

@@ -179,22 +179,29 @@ fn total_read(report: &str) -> u64 {
 fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
-    let job = dir.path().join("stream.conf");
-    // 2 readers × 30,000 rows at 20,000 rows/s each: about 1.5 s of data, then the unbounded
-    // source idles.
-    std::fs::write(
-        &job,
-        "env {\n  job.mode = STREAMING\n  parallelism = 2\n  checkpoint.interval = 1000\n  read_limit.rows_per_second = 20000\n}\nsource { FakeSource { row.num = 30000, split.num = 3, schema = { fields { id = bigint, name = string } } } }\nsink { Blackhole {} }\n",
-    )
-    .unwrap();
+    // The rows a BATCH run of the same deterministic source writes.
+    let reference = dir.path().join("reference");
+    let job = file_job(dir.path(), &reference, 30_000, 0, "");
+    assert!(run(&conf, &job, &[]).status.success());
+    let want = ids_in(&reference);
+    assert_eq!(want.len(), 60_000);
+    // The same source in STREAMING mode (it never ends by itself), 1 s checkpoints, 2 readers
+    // × 30,000 rows at 20,000 rows/s each: about 1.5 s of data, then the source idles.
+    let out = dir.path().join("streamed");
+    let job = file_job(dir.path(), &out, 30_000, 20_000, "")
+        .to_string_lossy()
+        .into_owned();
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("checkpoint.interval = 200", "checkpoint.interval = 1000
+  job.mode = STREAMING");
+    let job = std::path::PathBuf::from(format!("{job}.stream"));
+    std::fs::write(&job, text).unwrap();
     let (child, stderr) = spawn(&conf, &job, &[]);
     std::thread::sleep(Duration::from_millis(700));
     let (code, first, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
-    assert!(
-        err.contains("stopped at a savepoint; resume it with: st run --resume "),
-        "{err}"
-    );
+    assert!(err.contains("stopped at a savepoint; resume it with: st run --resume "), "{err}");
     let job_id = err
         .split("st run --resume ")
         .nth(1)
@@ -202,10 +209,9 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
         .unwrap()
         .to_string();
     let read_before = total_read(&first);
-    assert!(
-        read_before > 0 && read_before < 60_000,
-        "first run read {read_before}"
-    );
+    assert!(read_before > 0 && read_before < 60_000, "first run read {read_before}");
+    // What the savepoint committed is in the files already.
+    assert_eq!(ids_in(&out).len() as u64, read_before);
 
     let (child, stderr) = spawn(&conf, &job, &["--resume", &job_id]);
     // Long enough to read the rest at the limited rate.
@@ -213,11 +219,8 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     let (code, second, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
     let read_after = total_read(&second);
-    assert_eq!(
-        read_before + read_after,
-        60_000,
-        "first run {read_before} + resumed run {read_after}"
-    );
+    assert_eq!(read_before + read_after, 60_000, "first {read_before} + resumed {read_after}");
+    assert_eq!(ids_in(&out), want, "no gap and no duplicate");
 }
 
 /// Every id in the csv files of `dir` (first column), sorted.
