@@ -80,7 +80,10 @@ pub fn run_all(tokio: &tokio::runtime::Runtime, rows: u64) {
             base = best;
             println!("{name:<32} {best:>12.0} {:>10}", "-");
         } else {
-            println!("{name:<32} {best:>12.0} {:>9.1}%", (1.0 - best / base) * 100.0);
+            println!(
+                "{name:<32} {best:>12.0} {:>9.1}%",
+                (1.0 - best / base) * 100.0
+            );
         }
     }
 
@@ -111,7 +114,11 @@ pub fn run_all(tokio: &tokio::runtime::Runtime, rows: u64) {
         );
         let (secs, n) = run(tokio, &engine, &job);
         assert_eq!(n, copy_rows, "every row copied");
-        println!("{:<32} {:>12.0}", format!("Strait, parallelism {par}"), n as f64 / secs);
+        println!(
+            "{:<32} {:>12.0}",
+            format!("Strait, parallelism {par}"),
+            n as f64 / secs
+        );
     }
     let _ = std::fs::remove_dir_all(&copied);
     let script = format!(
@@ -137,7 +144,10 @@ print(n / (time.time() - t))
         }
         Ok(o) => println!(
             "DuckDB: not run ({})",
-            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Err(e) => println!("DuckDB: not run ({e})"),
     }

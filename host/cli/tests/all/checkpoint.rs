@@ -191,17 +191,21 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     let job = file_job(dir.path(), &out, 30_000, 20_000, "")
         .to_string_lossy()
         .into_owned();
-    let text = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("checkpoint.interval = 200", "checkpoint.interval = 1000
-  job.mode = STREAMING");
+    let text = std::fs::read_to_string(&job).unwrap().replace(
+        "checkpoint.interval = 200",
+        "checkpoint.interval = 1000
+  job.mode = STREAMING",
+    );
     let job = std::path::PathBuf::from(format!("{job}.stream"));
     std::fs::write(&job, text).unwrap();
     let (child, stderr) = spawn(&conf, &job, &[]);
     std::thread::sleep(Duration::from_millis(700));
     let (code, first, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
-    assert!(err.contains("stopped at a savepoint; resume it with: st run --resume "), "{err}");
+    assert!(
+        err.contains("stopped at a savepoint; resume it with: st run --resume "),
+        "{err}"
+    );
     let job_id = err
         .split("st run --resume ")
         .nth(1)
@@ -209,7 +213,10 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
         .unwrap()
         .to_string();
     let read_before = total_read(&first);
-    assert!(read_before > 0 && read_before < 60_000, "first run read {read_before}");
+    assert!(
+        read_before > 0 && read_before < 60_000,
+        "first run read {read_before}"
+    );
     // What the savepoint committed is in the files already.
     assert_eq!(ids_in(&out).len() as u64, read_before);
 
@@ -219,7 +226,11 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     let (code, second, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
     let read_after = total_read(&second);
-    assert_eq!(read_before + read_after, 60_000, "first {read_before} + resumed {read_after}");
+    assert_eq!(
+        read_before + read_after,
+        60_000,
+        "first {read_before} + resumed {read_after}"
+    );
     assert_eq!(ids_in(&out), want, "no gap and no duplicate");
 }
 
