@@ -37,7 +37,7 @@ impl Describe for LocalFile {
             .optional("is_enable_transaction", OptionType::Boolean, json!(true), "Two-phase commit (exactly-once); false writes files in place.")
             .optional("batch_size", OptionType::Integer, json!(1_000_000), "Rows per file before a new one is started.")
             .optional("enable_header_write", OptionType::Boolean, json!(false), "Write the column names first (text and csv).")
-            .optional("compress_codec", OptionType::String, json!("none"), "Only none.")
+            .optional("compress_codec", OptionType::String, json!("none"), "none or gzip (files get a .gz suffix).")
             .optional("encoding", OptionType::String, json!("UTF-8"), "Only UTF-8.")
             .optional("have_partition", OptionType::Boolean, json!(false), "Partitioned directories are not supported.")
             .optional("schema_save_mode", OptionType::String, json!("CREATE_SCHEMA_WHEN_NOT_EXIST"), "CREATE_SCHEMA_WHEN_NOT_EXIST or ERROR_WHEN_SCHEMA_NOT_EXIST.")
@@ -63,6 +63,7 @@ struct Config {
     batch_size: u64,
     header: bool,
     custom: Option<(String, String)>,
+    gzip: bool,
 }
 
 fn config(options: &Options, job_id: &str) -> Result<Config> {
@@ -84,15 +85,16 @@ fn config(options: &Options, job_id: &str) -> Result<Config> {
             ));
         }
     };
-    for (key, allowed) in [("compress_codec", "none"), ("encoding", "utf-8")] {
-        let v = options.string(key)?.unwrap_or_else(|| allowed.into());
-        if !v.eq_ignore_ascii_case(allowed) {
-            return Err(Error::invalid_option(
-                key,
-                format!("only {allowed} is supported, found `{v}`"),
-            ));
-        }
+    let encoding = options
+        .string("encoding")?
+        .unwrap_or_else(|| "utf-8".into());
+    if !encoding.eq_ignore_ascii_case("utf-8") {
+        return Err(Error::invalid_option(
+            "encoding",
+            format!("only UTF-8 is supported, found `{encoding}`"),
+        ));
     }
+    let gzip = compression(options)?;
     if options.bool("have_partition")?.unwrap_or(false) {
         return Err(Error::invalid_option(
             "have_partition",
@@ -137,7 +139,25 @@ fn config(options: &Options, job_id: &str) -> Result<Config> {
         batch_size: options.i64("batch_size")?.unwrap_or(1_000_000).max(1) as u64,
         header: options.bool("enable_header_write")?.unwrap_or(false),
         custom: custom.transpose()?,
+        gzip,
     })
+}
+
+/// `compress_codec`: none or gzip (lzo, SeaTunnel's other codec for text formats, is refused).
+fn compression(options: &Options) -> Result<bool> {
+    match options
+        .string("compress_codec")?
+        .unwrap_or_else(|| "none".into())
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "none" => Ok(false),
+        "gzip" | "gz" => Ok(true),
+        other => Err(Error::invalid_option(
+            "compress_codec",
+            format!("`{other}` is not supported; use none or gzip"),
+        )),
+    }
 }
 
 /// Which fields of each table are written.
@@ -174,8 +194,50 @@ fn columns(options: &Options, tables: &[TableSchema]) -> Result<Vec<Vec<usize>>>
 struct OpenFile {
     tmp: String,
     dest: String,
-    out: BufWriter<File>,
+    out: Out,
     rows: u64,
+}
+
+/// The bytes' way into the file.
+enum Out {
+    Plain(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+}
+
+impl Out {
+    /// Flushes everything (the gzip trailer too) and returns the file.
+    fn finish(self) -> std::io::Result<File> {
+        let buffered = match self {
+            Out::Plain(w) => w,
+            Out::Gzip(z) => z.finish()?,
+        };
+        buffered
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+    }
+}
+
+impl std::io::Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Plain(w) => w.write(buf),
+            Out::Gzip(z) => z.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Plain(w) => w.write_all(buf),
+            Out::Gzip(z) => z.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Plain(w) => w.flush(),
+            Out::Gzip(z) => z.flush(),
+        }
+    }
 }
 
 /// A closed file waiting for its commit: (where it is, where it goes).
@@ -243,7 +305,8 @@ impl Writer {
         } else {
             String::new()
         };
-        let name = format!("{stem}{table_part}.{}", self.extension());
+        let gz = if self.config.gzip { ".gz" } else { "" };
+        let name = format!("{stem}{table_part}.{}{gz}", self.extension());
         let dest = format!("{}/{name}", self.config.path);
         let tmp = if self.config.transactional {
             format!("{}/{name}", self.config.tmp)
@@ -260,7 +323,17 @@ impl Writer {
         let mut f = OpenFile {
             tmp,
             dest,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: {
+                let buffered = BufWriter::with_capacity(1 << 20, file);
+                if self.config.gzip {
+                    Out::Gzip(flate2::write::GzEncoder::new(
+                        buffered,
+                        flate2::Compression::fast(),
+                    ))
+                } else {
+                    Out::Plain(buffered)
+                }
+            },
             rows: 0,
         };
         if self.config.header && self.config.format != Format::Json {
@@ -279,12 +352,8 @@ impl Writer {
     }
 
     fn close(&mut self, table: u32) -> Result<()> {
-        if let Some(mut f) = self.open.remove(&table) {
-            f.out.flush().map_err(|e| io("write", &f.tmp, e))?;
-            let file = f
-                .out
-                .into_inner()
-                .map_err(|e| io("write", &f.tmp, e.into_error()))?;
+        if let Some(f) = self.open.remove(&table) {
+            let file = f.out.finish().map_err(|e| io("write", &f.tmp, e))?;
             file.sync_data().map_err(|e| io("sync", &f.tmp, e))?;
             self.closed.push(Move {
                 tmp: f.tmp,

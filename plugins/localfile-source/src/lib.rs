@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead as _, BufReader, Seek as _, SeekFrom};
+use std::io::{BufRead as _, BufReader, Read, Seek as _, SeekFrom};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -30,7 +30,7 @@ impl Describe for LocalFile {
             .optional("delimiter", OptionType::String, Json::Null, "Old name of field_delimiter.")
             .optional("skip_header_row_number", OptionType::Integer, json!(0), "Lines skipped at the start of each file.")
             .optional("file_filter_pattern", OptionType::String, Json::Null, "A regular expression file names must match.")
-            .optional("compress_codec", OptionType::String, json!("none"), "Only none.")
+            .optional("compress_codec", OptionType::String, json!("none"), "none or gzip.")
             .optional("encoding", OptionType::String, json!("UTF-8"), "Only UTF-8.")
             .optional("parse_partition_from_path", OptionType::Boolean, json!(true), "Accepted; partition directories are not parsed.")
             .optional("date_format", OptionType::String, json!("yyyy-MM-dd"), "Accepted; dates are read as yyyy-MM-dd.")
@@ -52,6 +52,8 @@ struct Config {
     delimiter: String,
     skip: u64,
     filter: Option<regex::Regex>,
+    /// Files are gzip-compressed (offsets then count uncompressed bytes).
+    gzip: bool,
     /// The table as read (all fields), and the fields kept.
     table: TableSchema,
     keep: Vec<usize>,
@@ -75,15 +77,30 @@ fn config(options: &Options) -> Result<Config> {
             ));
         }
     };
-    for (key, allowed) in [("compress_codec", "none"), ("encoding", "utf-8")] {
-        let v = options.string(key)?.unwrap_or_else(|| allowed.into());
-        if !v.eq_ignore_ascii_case(allowed) {
+    let encoding = options
+        .string("encoding")?
+        .unwrap_or_else(|| "utf-8".into());
+    if !encoding.eq_ignore_ascii_case("utf-8") {
+        return Err(Error::invalid_option(
+            "encoding",
+            format!("only UTF-8 is supported, found `{encoding}`"),
+        ));
+    }
+    let gzip = match options
+        .string("compress_codec")?
+        .unwrap_or_else(|| "none".into())
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "none" => false,
+        "gzip" | "gz" => true,
+        other => {
             return Err(Error::invalid_option(
-                key,
-                format!("only {allowed} is supported, found `{v}`"),
+                "compress_codec",
+                format!("`{other}` is not supported; use none or gzip"),
             ));
         }
-    }
+    };
     let delimiter = match (
         options.string("field_delimiter")?,
         options.string("delimiter")?,
@@ -137,6 +154,7 @@ fn config(options: &Options) -> Result<Config> {
         delimiter,
         skip: options.i64("skip_header_row_number")?.unwrap_or(0).max(0) as u64,
         filter,
+        gzip,
         table,
         keep,
     })
@@ -307,9 +325,18 @@ impl Reader {
         if self.open.is_none() {
             let mut f = File::open(&split.path)
                 .map_err(|e| Error::retriable(format!("cannot open {}: {e}", split.path)))?;
-            f.seek(SeekFrom::Start(split.offset))
-                .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
-            let buffered = BufReader::with_capacity(1 << 20, f);
+            let input: Box<dyn Read> = if self.c.gzip {
+                // A compressed file cannot seek: decompress and skip what was read before.
+                let mut z = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f));
+                std::io::copy(&mut (&mut z).take(split.offset), &mut std::io::sink())
+                    .map_err(|e| Error::retriable(format!("cannot read {}: {e}", split.path)))?;
+                Box::new(z)
+            } else {
+                f.seek(SeekFrom::Start(split.offset))
+                    .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
+                Box::new(f)
+            };
+            let buffered = BufReader::with_capacity(1 << 20, input);
             self.open = Some(if self.c.format == Format::Csv && !self.whole_line {
                 // One parser over the file: quoted fields may hold delimiters and newlines.
                 Open::Csv(
@@ -422,9 +449,9 @@ impl Reader {
 
 /// An open file: read by lines (text, json, a csv read whole), or by csv records.
 enum Open {
-    Lines(BufReader<File>),
+    Lines(BufReader<Box<dyn Read>>),
     /// The parser, and the file offset it started at.
-    Csv(csv::Reader<BufReader<File>>, u64),
+    Csv(csv::Reader<BufReader<Box<dyn Read>>>, u64),
 }
 
 impl SplitReader for Reader {

@@ -137,3 +137,48 @@ sink { LocalFile { path = "DIR/out", file_format_type = xml, sandbox { dirs = [ 
         assert!(stderr.contains(want), "{want}\n{stderr}");
     }
 }
+
+#[test]
+fn gzip_files_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["gz", "plain"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let out = run_job(
+        dir.path(),
+        r#"
+env { parallelism = 2 }
+source { FakeSource { row.num = 3000, split.num = 3, schema = { fields { id = bigint, name = string } }, plugin_output = "rows" } }
+sink {
+  LocalFile { plugin_input = "rows", path = "DIR/gz", compress_codec = gzip, sandbox { dirs = [ { path = "DIR/gz", mode = rw } ] } }
+  LocalFile { plugin_input = "rows", path = "DIR/plain", sandbox { dirs = [ { path = "DIR/plain", mode = rw } ] } }
+}
+"#,
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let gz: Vec<_> = std::fs::read_dir(dir.path().join("gz"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(gz.iter().all(|n| n.ends_with(".csv.gz")), "{gz:?}");
+    std::fs::create_dir_all(dir.path().join("back")).unwrap();
+    let out = run_job(
+        dir.path(),
+        r#"
+source { LocalFile { path = "DIR/gz", file_format_type = csv, compress_codec = gzip, schema = { fields { id = bigint, name = string } }, sandbox { dirs = [ "DIR/gz" ] } } }
+sink { LocalFile { path = "DIR/back", sandbox { dirs = [ { path = "DIR/back", mode = rw } ] } } }
+"#,
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let lines = |d: &str| {
+        let mut v: Vec<String> = read_dir_text(&dir.path().join(d), "csv")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines("back").len(), 6000);
+    assert_eq!(lines("back"), lines("plain"));
+}
