@@ -126,6 +126,7 @@ pub fn run_all(tokio: &tokio::runtime::Runtime, rows: u64) {
 import duckdb, time
 con = duckdb.connect()
 con.execute("SET threads = 1")
+con.execute("SET enable_progress_bar = false")
 cols = "{{'id': 'BIGINT', 'name': 'VARCHAR', 'city': 'VARCHAR', 'score': 'DOUBLE', 'amount': 'DECIMAL(10,2)', 'created': 'TIMESTAMP'}}"
 t = time.time()
 n = con.execute(f"COPY (SELECT * FROM read_csv('{i}/*.csv', header = false, columns = {{cols}})) TO '{o}' (HEADER false)").fetchone()[0]
@@ -137,7 +138,7 @@ print(n / (time.time() - t))
     match Command::new("python3").arg("-c").arg(&script).output() {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
-            match text.trim().parse::<f64>() {
+            match text.trim().lines().last().unwrap_or("").parse::<f64>() {
                 Ok(rate) => println!("{:<32} {:>12.0}", "DuckDB, 1 thread", rate),
                 Err(_) => println!("DuckDB: unexpected output `{}`", text.trim()),
             }
