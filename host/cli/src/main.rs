@@ -93,21 +93,33 @@ enum PluginCmd {
     Inspect { plugin: String },
 }
 
-/// Reads the engine config (exit 2 with file:line when it is wrong) and starts the runtime.
-fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> {
-    Ok(engine(st_config)?.runtime().clone())
-}
-
-/// The runtime and the engine's checkpoint settings, from the engine config.
-fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
+/// Reads the engine config (exit 2 with file:line when it is wrong).
+fn engine_config(st_config: Option<&std::path::Path>) -> anyhow::Result<st_conf::EngineConfig> {
     let conf = st_conf::EngineConfig::discover(st_config)?;
     for n in &conf.notices {
         eprintln!("notice: {n}");
     }
-    let rt = Runtime::new(RuntimeConfig::from(&conf))?;
+    Ok(conf)
+}
+
+/// The runtime with the built-ins registered.
+fn start_runtime(conf: &st_conf::EngineConfig) -> anyhow::Result<Runtime> {
+    let rt = Runtime::new(RuntimeConfig::from(conf))?;
     for b in st_builtin::BUILTINS {
         rt.register(b.name, b.kind, PluginSource::Builtin(b.wasm));
     }
+    Ok(rt)
+}
+
+/// The runtime alone, for the commands that run no job (no checkpoint store is opened).
+fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> {
+    Ok(Arc::new(start_runtime(&engine_config(st_config)?)?))
+}
+
+/// The runtime and the engine's checkpoint settings, from the engine config.
+fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
+    let conf = engine_config(st_config)?;
+    let rt = start_runtime(&conf)?;
     let storage = &conf.checkpoint.storage;
     let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")
         .map_err(|e| anyhow::anyhow!("{}: {e}", conf.source))?;

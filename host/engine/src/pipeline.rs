@@ -669,6 +669,12 @@ async fn run_subtask(
             PluginKind::Source => {}
         }
     }
+    // The memory at which each node's instances are recycled, once rather than per batch.
+    let recycle_at: Vec<Option<usize>> = job
+        .nodes
+        .iter()
+        .map(|n| recycle_threshold(rt, &n.sandbox))
+        .collect();
     let mut metrics = TaskMetrics::default();
     let mut read: BTreeMap<String, u64> = BTreeMap::new();
     let mut written: BTreeMap<String, u64> = BTreeMap::new();
@@ -792,10 +798,8 @@ async fn run_subtask(
             if status == PollStatus::Finished {
                 slot.finished = true;
             } else {
-                let ctx = ctx(job, slot.node, index, par);
-                if recycle_threshold(rt, &ctx.sandbox)
-                    .is_some_and(|limit| slot.reader.memory() >= limit)
-                {
+                if recycle_at[slot.node].is_some_and(|limit| slot.reader.memory() >= limit) {
+                    let ctx = ctx(job, slot.node, index, par);
                     recycle_reader(rt, job, slot, &ctx, &mut metrics).await?;
                 }
             }
@@ -831,10 +835,8 @@ async fn run_subtask(
                                 // Transforms keep no state between batches: a fresh instance
                                 // replaces one near its memory cap.
                                 let node = &job.nodes[to];
-                                let ctx = ctx(job, to, index, par);
-                                if recycle_threshold(rt, &ctx.sandbox)
-                                    .is_some_and(|limit| t.memory() >= limit)
-                                {
+                                if recycle_at[to].is_some_and(|limit| t.memory() >= limit) {
+                                    let ctx = ctx(job, to, index, par);
                                     let fresh = rt
                                         .transform(
                                             &node.plugin,

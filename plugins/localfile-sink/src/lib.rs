@@ -45,12 +45,7 @@ impl Describe for LocalFile {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
-    Text,
-    Csv,
-    Json,
-}
+use st_file_format::Format;
 
 #[derive(Debug, Clone)]
 struct Config {
@@ -69,49 +64,11 @@ struct Config {
 fn config(options: &Options, job_id: &str) -> Result<Config> {
     let path: String = options.require("path")?;
     let path = path.trim_end_matches('/').to_string();
-    let format = match options
-        .string("file_format_type")?
-        .unwrap_or_else(|| "csv".into())
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "text" => Format::Text,
-        "csv" => Format::Csv,
-        "json" => Format::Json,
-        other => {
-            return Err(Error::invalid_option(
-                "file_format_type",
-                format!("`{other}` is not supported; use text, csv or json"),
-            ));
-        }
-    };
-    let encoding = options
-        .string("encoding")?
-        .unwrap_or_else(|| "utf-8".into());
-    if !encoding.eq_ignore_ascii_case("utf-8") {
-        return Err(Error::invalid_option(
-            "encoding",
-            format!("only UTF-8 is supported, found `{encoding}`"),
-        ));
-    }
-    let gzip = compression(options)?;
+    let (format, field_delimiter, gzip) = st_file_format::read(options, Some("csv"))?;
     if options.bool("have_partition")?.unwrap_or(false) {
         return Err(Error::invalid_option(
             "have_partition",
             "partitioned output is not supported",
-        ));
-    }
-    let field_delimiter = options.string("field_delimiter")?.unwrap_or_else(|| {
-        if format == Format::Text {
-            "\u{1}".into()
-        } else {
-            ",".into()
-        }
-    });
-    if format == Format::Csv && field_delimiter.len() != 1 {
-        return Err(Error::invalid_option(
-            "field_delimiter",
-            "csv needs a one-byte delimiter",
         ));
     }
     let tmp = options
@@ -141,23 +98,6 @@ fn config(options: &Options, job_id: &str) -> Result<Config> {
         custom: custom.transpose()?,
         gzip,
     })
-}
-
-/// `compress_codec`: none or gzip (lzo, SeaTunnel's other codec for text formats, is refused).
-fn compression(options: &Options) -> Result<bool> {
-    match options
-        .string("compress_codec")?
-        .unwrap_or_else(|| "none".into())
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "none" => Ok(false),
-        "gzip" | "gz" => Ok(true),
-        other => Err(Error::invalid_option(
-            "compress_codec",
-            format!("`{other}` is not supported; use none or gzip"),
-        )),
-    }
 }
 
 /// Which fields of each table are written.

@@ -39,12 +39,7 @@ impl Describe for LocalFile {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
-    Text,
-    Csv,
-    Json,
-}
+use st_file_format::Format;
 
 struct Config {
     path: String,
@@ -61,60 +56,7 @@ struct Config {
 
 fn config(options: &Options) -> Result<Config> {
     let path: String = options.require("path")?;
-    let format = match options
-        .string("file_format_type")?
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "text" => Format::Text,
-        "csv" => Format::Csv,
-        "json" => Format::Json,
-        other => {
-            return Err(Error::invalid_option(
-                "file_format_type",
-                format!("`{other}` is not supported; use text, csv or json"),
-            ));
-        }
-    };
-    let encoding = options
-        .string("encoding")?
-        .unwrap_or_else(|| "utf-8".into());
-    if !encoding.eq_ignore_ascii_case("utf-8") {
-        return Err(Error::invalid_option(
-            "encoding",
-            format!("only UTF-8 is supported, found `{encoding}`"),
-        ));
-    }
-    let gzip = match options
-        .string("compress_codec")?
-        .unwrap_or_else(|| "none".into())
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "none" => false,
-        "gzip" | "gz" => true,
-        other => {
-            return Err(Error::invalid_option(
-                "compress_codec",
-                format!("`{other}` is not supported; use none or gzip"),
-            ));
-        }
-    };
-    let delimiter = match (
-        options.string("field_delimiter")?,
-        options.string("delimiter")?,
-    ) {
-        (Some(d), _) | (None, Some(d)) => d,
-        (None, None) if format == Format::Csv => ",".into(),
-        (None, None) => "\u{1}".into(),
-    };
-    if format == Format::Csv && delimiter.len() != 1 {
-        return Err(Error::invalid_option(
-            "field_delimiter",
-            "csv needs a one-byte delimiter",
-        ));
-    }
+    let (format, delimiter, gzip) = st_file_format::read(options, None)?;
     let table = match options.json("schema") {
         Some(s) if !s.is_null() => st_sdk::schema::parse(&s)?,
         _ if format == Format::Json => {

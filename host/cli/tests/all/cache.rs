@@ -4,11 +4,11 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::Digest as _;
 
-use crate::{root, text};
+use crate::{root, sigint, text, wait_for_exit};
 
 /// Runs `st --st-config CONF args...` with the test plugins as `${TEST_PLUGINS}` when a job runs.
 fn st_conf(conf: &Path, args: &[&str]) -> std::process::Output {
@@ -323,20 +323,9 @@ fn a_second_sigint_cancels_a_busy_plugin_and_exits_130() {
     // which a plugin stuck in one call never reaches; the second cancels.
     for _ in 0..2 {
         std::thread::sleep(Duration::from_millis(300));
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        sigint(&child);
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "st did not stop after SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for_exit(&mut child);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert_eq!(status.code(), Some(130), "{rest}");

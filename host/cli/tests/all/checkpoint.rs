@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{root, text};
+use crate::{root, sigint, text, wait_for_exit};
 
 /// A private engine config: its own component cache and checkpoint namespace.
 fn engine_config(dir: &Path) -> std::path::PathBuf {
@@ -142,19 +142,8 @@ fn interrupt(
     mut child: Child,
     mut stderr: BufReader<std::process::ChildStderr>,
 ) -> (i32, String, String) {
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "st did not stop after SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    sigint(&child);
+    let status = wait_for_exit(&mut child);
     let mut out = String::new();
     child
         .stdout
