@@ -11,4 +11,4 @@ pub use protocol::{
     Action, Checkpoint, CheckpointId, Coordinator, Kind, ProtocolError, RestorePlan, Settings,
     TaskKey, TaskSnapshot,
 };
-pub use storage::{CheckpointStore, StorageError};
+pub use storage::{CheckpointStore, Finished, StorageError};

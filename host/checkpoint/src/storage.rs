@@ -7,6 +7,8 @@
 //! is published with a put-if-absent. A checkpoint exists only once its manifest does, and a
 //! manifest is believed only when the state matches it, so a torn or half-written checkpoint is
 //! never read as complete, and two writers can never both publish the same id.
+//!
+//! A finished job leaves only `<prefix>/finished.json`: resuming it again must not run it twice.
 
 use std::sync::Arc;
 
@@ -28,6 +30,15 @@ struct Manifest {
     state_bytes: usize,
     blake3: String,
 }
+
+/// What a finished job leaves behind: resuming it runs nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finished {
+    /// When it finished, in milliseconds since the Unix epoch.
+    pub finished_at_ms: u64,
+}
+
+const FINISHED: &str = "finished.json";
 
 /// Where a job's checkpoints live.
 #[derive(Debug, Clone)]
@@ -173,7 +184,39 @@ impl CheckpointStore {
         Ok(None)
     }
 
-    /// Deletes every checkpoint under the prefix (a finished job has nothing to resume).
+    /// Records that the job finished (written before its checkpoints are cleared, so a crash in
+    /// between still leaves the job finished).
+    pub async fn mark_finished(&self, finished: &Finished) -> Result<(), StorageError> {
+        let path = self.prefix.clone().join(FINISHED);
+        let bytes = serde_json::to_vec(finished)
+            .map_err(|e| StorageError(format!("cannot encode {path}: {e}")))?;
+        self.store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(|e| StorageError(format!("cannot write {path}: {e}")))?;
+        Ok(())
+    }
+
+    /// Whether (and when) the job finished.
+    pub async fn finished(&self) -> Result<Option<Finished>, StorageError> {
+        let path = self.prefix.clone().join(FINISHED);
+        match self.store.get(&path).await {
+            Ok(got) => {
+                let bytes = got
+                    .bytes()
+                    .await
+                    .map_err(|e| StorageError(format!("cannot read {path}: {e}")))?;
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StorageError(format!("{path} is damaged: {e}")))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(StorageError(format!("cannot read {path}: {e}"))),
+        }
+    }
+
+    /// Deletes every checkpoint under the prefix (a finished job has nothing to resume); the
+    /// finished marker stays.
     pub async fn clear(&self) -> Result<(), StorageError> {
         let metas: Vec<_> = self
             .store
@@ -185,7 +228,12 @@ impl CheckpointStore {
         let (manifests, rest): (Vec<_>, Vec<_>) = metas
             .into_iter()
             .partition(|m| m.location.filename() == Some("manifest.json"));
-        for m in manifests.into_iter().chain(rest) {
+        let finished = self.prefix.clone().join(FINISHED);
+        for m in manifests
+            .into_iter()
+            .chain(rest)
+            .filter(|m| m.location != finished)
+        {
             match self.store.delete(&m.location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => {
@@ -297,5 +345,20 @@ mod tests {
         assert_eq!(store.read(0, 3).await.unwrap(), None);
         assert_eq!(store.read(0, 4).await.unwrap(), Some(checkpoint(4)));
         assert_eq!(store.latest(0).await.unwrap(), Some(checkpoint(5)));
+    }
+
+    #[tokio::test]
+    async fn a_finished_job_keeps_only_its_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::local(dir.path(), "ns/local/job").unwrap();
+        assert_eq!(store.finished().await.unwrap(), None);
+        store.write(&checkpoint(1)).await.unwrap();
+        let done = Finished {
+            finished_at_ms: 1_700_000_000_123,
+        };
+        store.mark_finished(&done).await.unwrap();
+        store.clear().await.unwrap();
+        assert_eq!(store.latest(0).await.unwrap(), None);
+        assert_eq!(store.finished().await.unwrap(), Some(done));
     }
 }

@@ -342,6 +342,10 @@ async fn run_job(
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Err(e @ JobError::AlreadyFinished { .. }) => {
+            eprintln!("{e}");
+            Ok(ExitCode::SUCCESS)
+        }
         Err(JobError::Savepointed { job_id, report }) => {
             println!("{report}");
             eprintln!(

@@ -47,6 +47,18 @@ pub enum JobError {
         job_id: String,
         report: Box<JobReport>,
     },
+    /// `--resume` of a job that already finished: nothing ran (running it again would write its
+    /// data twice).
+    #[error("job {job_id} already finished{}; nothing to resume", finished_at(*finished_at_ms))]
+    AlreadyFinished { job_id: String, finished_at_ms: u64 },
+}
+
+fn finished_at(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1000))
+        .map(|micros| format!(" at {} UTC", st_core::format_timestamp(micros)))
+        .unwrap_or_default()
 }
 
 /// Where checkpoints go and how often they are taken, from st.yaml (a job's `env` overrides
@@ -456,6 +468,18 @@ impl Engine {
             resume,
             savepoint: job.savepoint.clone(),
         };
+        if resume
+            && let Some(store) = &control.store
+            && let Some(done) = store.finished().await.map_err(|e| JobError::Failed {
+                job_id: job.job_id.clone(),
+                message: e.to_string(),
+            })?
+        {
+            return Err(JobError::AlreadyFinished {
+                job_id: job.job_id.clone(),
+                finished_at_ms: done.finished_at_ms,
+            });
+        }
         let mut pipelines = JoinSet::new();
         for p in 0..job.pipelines.len() {
             let (rt, job, control) = (self.runtime.clone(), job.clone(), control.clone());
@@ -491,17 +515,32 @@ impl Engine {
                 report: Box::new(report),
             });
         }
-        // A finished job has nothing to resume: its checkpoints go.
-        if let Some(store) = &control.store
-            && let Err(e) = store.clear().await
-        {
-            tracing::warn!("{e}");
+        // A finished job has nothing to resume: it is marked finished (first, so a crash in
+        // between cannot make a later `--resume` run it again) and its checkpoints go.
+        if let Some(store) = &control.store {
+            let finished = st_checkpoint::Finished {
+                finished_at_ms: SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            };
+            let cleared = match store.mark_finished(&finished).await {
+                Ok(()) => store.clear().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = cleared {
+                tracing::warn!("{e}");
+            }
         }
+        // The local filesystem keeps the emptied directories: they go too.
         if let Some(o) = &self.checkpoints.store
             && let Some(root) = &o.local_root
+            && let Ok(entries) = std::fs::read_dir(root.join(&o.prefix).join(&job.job_id))
         {
-            let dir = root.join(&o.prefix).join(&job.job_id);
-            let _ = std::fs::remove_dir_all(dir);
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
         }
         Ok(report)
     }
