@@ -445,10 +445,22 @@ impl ColumnBuilder {
             (ColumnData::Utf8(out), DataType::String) => out.push(text.as_bytes()),
             _ if text.is_empty() => return self.push(&Value::Null),
             (ColumnData::Int64(out), t @ DataType::BigInt) => {
-                out.push(text.trim().parse().map_err(|_| bad(t))?);
+                let text = text.trim();
+                out.push(match crate::text::parse_i64(text.as_bytes()) {
+                    Some(v) => v,
+                    None => text.parse().map_err(|_| bad(t))?,
+                });
             }
             (ColumnData::Int32(out), t @ DataType::Int) => {
-                out.push(text.trim().parse().map_err(|_| bad(t))?);
+                let text = text.trim();
+                out.push(
+                    match crate::text::parse_i64(text.as_bytes())
+                        .and_then(|v| i32::try_from(v).ok())
+                    {
+                        Some(v) => v,
+                        None => text.parse().map_err(|_| bad(t))?,
+                    },
+                );
             }
             (ColumnData::Float64(out), t @ DataType::Double) => {
                 out.push(text.trim().parse().map_err(|_| bad(t))?);

@@ -6,6 +6,7 @@
 mod batch;
 mod plugin;
 mod schema;
+pub mod text;
 mod types;
 mod value;
 mod wit;

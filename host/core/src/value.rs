@@ -155,15 +155,28 @@ pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
     {
         return None;
     }
-    let mut v: i128 = 0;
-    for b in int_part.bytes() {
-        v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
-    }
     let frac = frac_part.as_bytes();
-    for i in 0..usize::from(scale) {
-        let d = frac.get(i).map_or(0, |b| b - b'0');
-        v = v.checked_mul(10)?.checked_add(i128::from(d))?;
-    }
+    let digit = |i: usize| frac.get(i).map_or(0, |b| b - b'0');
+    let mut v: i128 = if int_part.len() + usize::from(scale) <= 18 {
+        // Fits an i64 without checks (the common case, and much cheaper than i128 math).
+        let mut small: i64 = 0;
+        for b in int_part.bytes() {
+            small = small * 10 + i64::from(b - b'0');
+        }
+        for i in 0..usize::from(scale) {
+            small = small * 10 + i64::from(digit(i));
+        }
+        i128::from(small)
+    } else {
+        let mut big: i128 = 0;
+        for b in int_part.bytes() {
+            big = big.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+        }
+        for i in 0..usize::from(scale) {
+            big = big.checked_mul(10)?.checked_add(i128::from(digit(i)))?;
+        }
+        big
+    };
     if frac.get(usize::from(scale)).is_some_and(|b| *b >= b'5') {
         v = v.checked_add(1)?;
     }
@@ -172,42 +185,16 @@ pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
 
 /// Formats an unscaled decimal with its scale, e.g. (12345, 2) → `123.45`.
 pub fn format_decimal(v: i128, scale: u8) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let scale = usize::from(scale);
-    let sign = if v < 0 { "-" } else { "" };
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = if digits.len() <= scale {
-        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
-    } else {
-        digits
-    };
-    let (i, f) = padded.split_at(padded.len() - scale);
-    format!("{sign}{i}.{f}")
+    let mut out = Vec::with_capacity(24);
+    crate::text::write_decimal(&mut out, v, scale);
+    crate::text::ascii(out)
 }
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
-    use chrono::Datelike;
-    days_to_date(days).map_or_else(
-        || format!("<day {days}>"),
-        |d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
-    )
-}
-
-/// `.fff`, `.ffffff` or `.fffffffff`: the shortest of the three that holds `nanos` (nothing
-/// when it is zero), as chrono's `%.f` writes it.
-fn fraction(nanos: u32) -> String {
-    if nanos == 0 {
-        String::new()
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!(".{:03}", nanos / 1_000_000)
-    } else if nanos.is_multiple_of(1_000) {
-        format!(".{:06}", nanos / 1_000)
-    } else {
-        format!(".{nanos:09}")
-    }
+    let mut out = Vec::with_capacity(10);
+    crate::text::write_date(&mut out, days);
+    crate::text::ascii(out)
 }
 
 /// Two ASCII digits at `at`.
@@ -251,28 +238,16 @@ fn fast_time(b: &[u8]) -> Option<(u32, u32)> {
 
 /// Formats nanoseconds of the day as `HH:MM:SS[.fff]`.
 pub fn format_time(nanos: i64) -> String {
-    let secs = u32::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
-    let ns = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-    if secs >= 86_400 {
-        return format!("<time {nanos}>");
-    }
-    format!(
-        "{:02}:{:02}:{:02}{}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        fraction(ns)
-    )
+    let mut out = Vec::with_capacity(18);
+    crate::text::write_time(&mut out, nanos);
+    crate::text::ascii(out)
 }
 
 /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
 pub fn format_timestamp(micros: i64) -> String {
-    let days = micros.div_euclid(86_400_000_000);
-    let in_day = micros.rem_euclid(86_400_000_000) * 1000;
-    match i32::try_from(days).ok().and_then(days_to_date) {
-        Some(_) => format!("{}T{}", format_date(days as i32), format_time(in_day)),
-        None => format!("<timestamp {micros}>"),
-    }
+    let mut out = Vec::with_capacity(26);
+    crate::text::write_timestamp(&mut out, micros);
+    crate::text::ascii(out)
 }
 
 impl Value {
@@ -425,42 +400,9 @@ impl Value {
 /// users see: plain between 10^-3 and 10^7 with at least one decimal, scientific (`1.5E10`)
 /// outside, `NaN`, `Infinity`. The digits are the shortest that read back to the same value.
 pub fn java_double(v: f64, as_f32: Option<f32>) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        return if v.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
-        };
-    }
-    if (1e-3..1e7).contains(&a) {
-        let s = match as_f32 {
-            Some(x) => format!("{x}"),
-            None => format!("{v}"),
-        };
-        return if s.contains('.') { s } else { format!("{s}.0") };
-    }
-    let s = match as_f32 {
-        Some(x) => format!("{x:e}"),
-        None => format!("{v:e}"),
-    };
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let mantissa = if mantissa.contains('.') {
-        mantissa.to_string()
-    } else {
-        format!("{mantissa}.0")
-    };
-    format!("{mantissa}E{exp}")
+    let mut out = Vec::with_capacity(24);
+    crate::text::write_java_double(&mut out, v, as_f32);
+    crate::text::ascii(out)
 }
 
 impl fmt::Display for Value {
@@ -581,6 +523,16 @@ mod tests {
         assert_eq!(format_decimal(-5, 2), "-0.05");
         assert_eq!(parse_decimal("1.005", 2), Some(101));
         assert_eq!(parse_decimal("abc", 2), None);
+        // Either side of the i64 fast path, and past i128.
+        assert_eq!(
+            parse_decimal("-9999999999999999.99", 2),
+            Some(-999_999_999_999_999_999)
+        );
+        assert_eq!(
+            parse_decimal("12345678901234567890.125", 2),
+            Some(1_234_567_890_123_456_789_013)
+        );
+        assert_eq!(parse_decimal(&"9".repeat(40), 0), None);
     }
 
     #[test]

@@ -235,6 +235,10 @@ impl Runtime {
         wt.wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // `ST_WASM_PROFILER=perfmap` names plugin functions for `perf` (/tmp/perf-PID.map).
+        if std::env::var("ST_WASM_PROFILER").is_ok_and(|v| v == "perfmap") {
+            wt.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&wt).map_err(|e| host("cannot start wasmtime", &e))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)

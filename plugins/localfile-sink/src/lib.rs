@@ -304,46 +304,81 @@ impl Writer {
     }
 }
 
-/// A buffer the csv writer fills and the sink empties after each record.
-#[derive(Clone, Default)]
-struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl std::io::Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Writes field `i` of `col` as text (null is empty), straight from the column for the common
-/// types.
-fn write_field(out: &mut String, col: &st_sdk::Column, i: usize, t: &DataType) {
+/// Appends field `i` of `col` as text (null is empty), straight from the column for the
+/// common types.
+fn write_field(out: &mut Vec<u8>, col: &st_sdk::Column, i: usize, t: &DataType) {
     use st_sdk::ColumnData as D;
-    use std::fmt::Write as _;
+    use st_sdk::text;
     if col.is_null(i) {
         return;
     }
     match (&col.data, t) {
-        (D::Utf8(v), _) => out.push_str(std::str::from_utf8(v.get(i)).unwrap_or_default()),
-        (D::Int64(v), DataType::BigInt) => {
-            let _ = write!(out, "{}", v[i]);
-        }
-        (D::Int32(v), DataType::Int) => {
-            let _ = write!(out, "{}", v[i]);
-        }
-        (D::Float64(v), DataType::Double) => out.push_str(&st_sdk::java_double(v[i], None)),
-        (D::Decimal(v), DataType::Decimal { scale, .. }) => {
-            out.push_str(&st_sdk::format_decimal(v[i], *scale));
-        }
+        (D::Utf8(v), _) => out.extend_from_slice(v.get(i)),
+        (D::Int64(v), DataType::BigInt) => text::write_int(out, v[i]),
+        (D::Int32(v), DataType::Int) => text::write_int(out, v[i]),
+        (D::Float64(v), DataType::Double) => text::write_java_double(out, v[i], None),
+        (D::Decimal(v), DataType::Decimal { scale, .. }) => text::write_decimal(out, v[i], *scale),
         (D::Int64(v), DataType::Timestamp | DataType::TimestampTz) => {
-            out.push_str(&st_sdk::format_timestamp(v[i]));
+            text::write_timestamp(out, v[i]);
         }
-        (D::Int32(v), DataType::Date) => out.push_str(&st_sdk::format_date(v[i])),
-        _ => out.push_str(&field_text(&col.value(i, t))),
+        (D::Int32(v), DataType::Date) => text::write_date(out, v[i]),
+        _ => out.extend_from_slice(field_text(&col.value(i, t)).as_bytes()),
+    }
+}
+
+/// What makes a csv field need quotes: the delimiter, a quote, CR or LF.
+struct Quoting {
+    special: [bool; 256],
+    /// Per written column: whether its text can hold a special byte at all (numbers, dates
+    /// and timestamps cannot, unless the delimiter is a character they are written with).
+    check: Vec<bool>,
+}
+
+impl Quoting {
+    fn new(delimiter: u8, types: &[DataType], cols: &[usize]) -> Quoting {
+        let mut special = [false; 256];
+        for b in [delimiter, b'"', b'\n', b'\r'] {
+            special[usize::from(b)] = true;
+        }
+        let plain_safe = !delimiter.is_ascii_alphanumeric() && !b"+-.:<> ".contains(&delimiter);
+        let check = cols
+            .iter()
+            .map(|&c| {
+                !(plain_safe
+                    && matches!(
+                        types[c],
+                        DataType::TinyInt
+                            | DataType::SmallInt
+                            | DataType::Int
+                            | DataType::BigInt
+                            | DataType::Float
+                            | DataType::Double
+                            | DataType::Decimal { .. }
+                            | DataType::Date
+                            | DataType::Time
+                            | DataType::Timestamp
+                            | DataType::TimestampTz
+                    ))
+            })
+            .collect();
+        Quoting { special, check }
+    }
+
+    /// Quotes the field of written column `k` that starts at `start` in `line` when it must
+    /// be quoted, doubling its quotes, as RFC 4180 writers do.
+    fn apply(&self, line: &mut Vec<u8>, start: usize, k: usize) {
+        if !self.check[k] || !line[start..].iter().any(|&b| self.special[usize::from(b)]) {
+            return;
+        }
+        let field = line.split_off(start);
+        line.push(b'"');
+        for b in field {
+            if b == b'"' {
+                line.push(b'"');
+            }
+            line.push(b);
+        }
+        line.push(b'"');
     }
 }
 
@@ -405,14 +440,11 @@ impl SinkWriter for Writer {
             self.config.row_delimiter.clone(),
         );
         let mut line = Vec::with_capacity(256);
-        let mut csv_line = csv::StringRecord::new();
-        let mut field = String::new();
-        let csv_buf = SharedBuf::default();
-        let mut csv_out = csv::WriterBuilder::new()
-            .delimiter(fd.as_bytes()[0])
-            .terminator(csv::Terminator::Any(b'\n'))
-            .has_headers(false)
-            .from_writer(csv_buf.clone());
+        let quoting = Quoting::new(
+            fd.as_bytes().first().copied().unwrap_or(b','),
+            &types,
+            &cols,
+        );
         for i in 0..batch.num_rows {
             if self
                 .open
@@ -426,33 +458,21 @@ impl SinkWriter for Writer {
             }
             line.clear();
             match format {
-                Format::Text => {
+                Format::Text | Format::Csv => {
                     for (k, &c) in cols.iter().enumerate() {
                         if k > 0 {
                             line.extend_from_slice(fd.as_bytes());
                         }
-                        field.clear();
-                        write_field(&mut field, &batch.columns[c], i, &types[c]);
-                        line.extend_from_slice(field.as_bytes());
+                        let start = line.len();
+                        write_field(&mut line, &batch.columns[c], i, &types[c]);
+                        if format == Format::Csv {
+                            quoting.apply(&mut line, start, k);
+                        }
                     }
-                    line.extend_from_slice(rd.as_bytes());
-                }
-                Format::Csv => {
-                    // The csv crate quotes what needs quoting, into a reused buffer.
-                    csv_line.clear();
-                    for &c in &cols {
-                        field.clear();
-                        write_field(&mut field, &batch.columns[c], i, &types[c]);
-                        csv_line.push_field(&field);
+                    if format == Format::Csv && cols.len() == 1 && line.is_empty() {
+                        // A record of one empty field, told apart from a blank line.
+                        line.extend_from_slice(b"\"\"");
                     }
-                    csv_out
-                        .write_record(&csv_line)
-                        .map_err(|e| Error::fatal(format!("csv: {e}")))?;
-                    csv_out
-                        .flush()
-                        .map_err(|e| Error::fatal(format!("csv: {e}")))?;
-                    line.append(&mut csv_buf.0.borrow_mut());
-                    line.pop();
                     line.extend_from_slice(rd.as_bytes());
                 }
                 Format::Json => {
@@ -639,3 +659,39 @@ impl Sink for LocalFile {
 }
 
 st_sdk::export_sink!(LocalFile);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(field: &str, delimiter: u8, t: DataType) -> String {
+        let q = Quoting::new(delimiter, &[t], &[0]);
+        let mut line = b"x,".to_vec();
+        line.extend_from_slice(field.as_bytes());
+        q.apply(&mut line, 2, 0);
+        String::from_utf8(line).unwrap()
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(quoted("plain", b',', DataType::String), "x,plain");
+        assert_eq!(quoted("a,b", b',', DataType::String), "x,\"a,b\"");
+        assert_eq!(
+            quoted("say \"hi\"", b',', DataType::String),
+            "x,\"say \"\"hi\"\"\""
+        );
+        assert_eq!(
+            quoted("two\nlines", b',', DataType::String),
+            "x,\"two\nlines\""
+        );
+        assert_eq!(quoted("cr\rhere", b',', DataType::String), "x,\"cr\rhere\"");
+        assert_eq!(quoted("a|b", b'|', DataType::String), "x,\"a|b\"");
+        // Dates cannot hold a comma, but do hold a dash.
+        assert_eq!(quoted("2024-01-02", b',', DataType::Date), "x,2024-01-02");
+        assert_eq!(
+            quoted("2024-01-02", b'-', DataType::Date),
+            "x,\"2024-01-02\""
+        );
+        assert_eq!(quoted("1.5", b'.', DataType::Double), "x,\"1.5\"");
+    }
+}
