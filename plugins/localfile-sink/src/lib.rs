@@ -344,21 +344,16 @@ impl Quoting {
         let check = cols
             .iter()
             .map(|&c| {
+                let t = &types[c];
                 !(plain_safe
-                    && matches!(
-                        types[c],
-                        DataType::TinyInt
-                            | DataType::SmallInt
-                            | DataType::Int
-                            | DataType::BigInt
-                            | DataType::Float
-                            | DataType::Double
-                            | DataType::Decimal { .. }
-                            | DataType::Date
-                            | DataType::Time
-                            | DataType::Timestamp
-                            | DataType::TimestampTz
-                    ))
+                    && (t.is_numeric()
+                        || matches!(
+                            t,
+                            DataType::Date
+                                | DataType::Time
+                                | DataType::Timestamp
+                                | DataType::TimestampTz
+                        )))
             })
             .collect();
         Quoting { special, check }
