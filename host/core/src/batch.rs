@@ -445,14 +445,14 @@ impl ColumnBuilder {
             (ColumnData::Utf8(out), DataType::String) => out.push(text.as_bytes()),
             _ if text.is_empty() => return self.push(&Value::Null),
             (ColumnData::Int64(out), t @ DataType::BigInt) => {
-                let text = text.trim();
+                let text = crate::text::trim(text);
                 out.push(match crate::text::parse_i64(text.as_bytes()) {
                     Some(v) => v,
                     None => text.parse().map_err(|_| bad(t))?,
                 });
             }
             (ColumnData::Int32(out), t @ DataType::Int) => {
-                let text = text.trim();
+                let text = crate::text::trim(text);
                 out.push(
                     match crate::text::parse_i64(text.as_bytes())
                         .and_then(|v| i32::try_from(v).ok())
@@ -463,7 +463,7 @@ impl ColumnBuilder {
                 );
             }
             (ColumnData::Float64(out), t @ DataType::Double) => {
-                out.push(text.trim().parse().map_err(|_| bad(t))?);
+                out.push(crate::text::trim(text).parse().map_err(|_| bad(t))?);
             }
             (ColumnData::Int32(out), t @ DataType::Date) => {
                 out.push(crate::value::parse_date(text).ok_or_else(|| bad(t))?);

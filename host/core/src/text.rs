@@ -184,6 +184,16 @@ pub(crate) fn ascii(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// `s` without leading and trailing whitespace, as `str::trim`, cheaply when the ends are
+/// ASCII (they nearly always are).
+pub fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a >= 0x80 || b >= 0x80 => t.trim(),
+        _ => t,
+    }
+}
+
 /// Parses an optionally signed decimal integer into an `i64` in one pass without checked
 /// arithmetic (19 digits cannot overflow a `u64`); `None` for anything else, which the caller
 /// hands to the general parser for its error.
@@ -303,6 +313,21 @@ mod tests {
             text(|o| write_timestamp(o, i64::MAX)),
             format!("<timestamp {}>", i64::MAX)
         );
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [
+            "",
+            " ",
+            " a ",
+            "\u{3000}x\u{2003}",
+            "\té\n",
+            "é",
+            " \u{a0}1",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 
     #[test]

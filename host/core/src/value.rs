@@ -90,7 +90,7 @@ pub fn days_to_date(days: i32) -> Option<NaiveDate> {
 
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(s: &str) -> Option<i32> {
-    let s = s.trim();
+    let s = crate::text::trim(s);
     if s.len() == 10
         && let Some(d) = fast_date(s.as_bytes())
     {
@@ -103,7 +103,7 @@ pub fn parse_date(s: &str) -> Option<i32> {
 
 /// Parses `HH:MM:SS[.fff]` into nanoseconds of the day.
 pub fn parse_time(s: &str) -> Option<i64> {
-    if let Some((secs, nanos)) = fast_time(s.trim().as_bytes()) {
+    if let Some((secs, nanos)) = fast_time(crate::text::trim(s).as_bytes()) {
         return Some(i64::from(secs) * 1_000_000_000 + i64::from(nanos));
     }
     let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
@@ -114,7 +114,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]` (or with a space) into microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim();
+    let s = crate::text::trim(s);
     let b = s.as_bytes();
     if b.len() >= 19
         && (b[10] == b'T' || b[10] == b' ')
@@ -141,7 +141,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 
 /// Parses a decimal literal into its unscaled value at `scale`, rounding half up.
 pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
-    let s = s.trim();
+    let s = crate::text::trim(s);
     let (neg, digits) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),

@@ -135,6 +135,9 @@ impl TaskState {
         // captured for crash reports.
         let mut b = WasiCtxBuilder::new();
         b.inherit_stdout().stderr(stderr.clone());
+        // File reads and writes run on the task's own thread: a plugin call already occupies
+        // it, and handing each 4 KiB write to the blocking pool costs more than the write.
+        b.allow_blocking_current_thread(true);
         for d in &spec.grants.dirs {
             let perms = if d.writable {
                 FsPerms::ReadWrite

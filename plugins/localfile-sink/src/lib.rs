@@ -231,7 +231,7 @@ impl Writer {
         }
     }
 
-    fn start(&mut self, table: u32) -> Result<&mut OpenFile> {
+    fn start(&mut self, table: u32) -> Result<OpenFile> {
         let transaction = format!("T_{}_{}_{}", self.job_id, self.subtask, self.seq);
         self.seq += 1;
         let stem = match &self.config.custom {
@@ -288,18 +288,17 @@ impl Writer {
                 .and_then(|()| f.out.write_all(self.config.row_delimiter.as_bytes()))
                 .map_err(|e| io("write", &f.tmp, e))?;
         }
-        Ok(self.open.entry(table).or_insert(f))
+        Ok(f)
     }
 
-    fn close(&mut self, table: u32) -> Result<()> {
-        if let Some(f) = self.open.remove(&table) {
-            let file = f.out.finish().map_err(|e| io("write", &f.tmp, e))?;
-            file.sync_data().map_err(|e| io("sync", &f.tmp, e))?;
-            self.closed.push(Move {
-                tmp: f.tmp,
-                dest: f.dest,
-            });
-        }
+    /// Finishes a file: flushed, synced, waiting for its commit.
+    fn finish(&mut self, f: OpenFile) -> Result<()> {
+        let file = f.out.finish().map_err(|e| io("write", &f.tmp, e))?;
+        file.sync_data().map_err(|e| io("sync", &f.tmp, e))?;
+        self.closed.push(Move {
+            tmp: f.tmp,
+            dest: f.dest,
+        });
         Ok(())
     }
 }
@@ -440,17 +439,16 @@ impl SinkWriter for Writer {
             &types,
             &cols,
         );
+        // The table's open file, out of the map while the batch is written.
+        let mut file = self.open.remove(&table);
         for i in 0..batch.num_rows {
-            if self
-                .open
-                .get(&table)
-                .is_some_and(|f| f.rows >= self.config.batch_size)
-            {
-                self.close(table)?;
+            if let Some(full) = file.take_if(|f| f.rows >= self.config.batch_size) {
+                self.finish(full)?;
             }
-            if !self.open.contains_key(&table) {
-                self.start(table)?;
-            }
+            let f = match &mut file {
+                Some(f) => f,
+                None => file.insert(self.start(table)?),
+            };
             line.clear();
             match format {
                 Format::Text | Format::Csv => {
@@ -485,17 +483,18 @@ impl SinkWriter for Writer {
                     line.push(b'\n');
                 }
             }
-            let f = self.open.get_mut(&table).expect("started above");
             f.out.write_all(&line).map_err(|e| io("write", &f.tmp, e))?;
             f.rows += 1;
+        }
+        if let Some(f) = file {
+            self.open.insert(table, f);
         }
         Ok(())
     }
 
     fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Option<Vec<u8>>> {
-        let tables: Vec<u32> = self.open.keys().copied().collect();
-        for t in tables {
-            self.close(t)?;
+        for (_, f) in std::mem::take(&mut self.open) {
+            self.finish(f)?;
         }
         if !self.config.transactional || self.closed.is_empty() {
             self.closed.clear();

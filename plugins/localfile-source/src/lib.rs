@@ -9,6 +9,8 @@ use std::io::{BufRead as _, BufReader, Read, Seek as _, SeekFrom};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
+mod records;
+
 use st_sdk::{
     Batch, ColumnBuilder, ColumnDef, DataType, Describe, Enumeration, Error, OptionSpecs,
     OptionType, Options, Poll, Result, Source, SourceInfo, Split, SplitEnumerator, SplitReader,
@@ -278,52 +280,49 @@ impl Reader {
                     .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
                 Box::new(f)
             };
-            let buffered = BufReader::with_capacity(1 << 20, input);
             self.open = Some(if self.c.format == Format::Csv && !self.whole_line {
                 // One parser over the file: quoted fields may hold delimiters and newlines.
-                Open::Csv(
-                    csv::ReaderBuilder::new()
-                        .has_headers(false)
-                        .flexible(true)
-                        .delimiter(self.c.delimiter.as_bytes()[0])
-                        .from_reader(buffered),
+                Open::Csv(Box::new(records::Records::new(
+                    input,
                     split.offset,
-                )
+                    self.c.delimiter.as_bytes()[0],
+                )))
             } else {
-                Open::Lines(buffered)
+                Open::Lines(BufReader::with_capacity(1 << 20, input))
             });
         }
         let open = self.open.as_mut().expect("opened above");
         let mut rows = 0;
         let mut line = String::new();
-        let mut record = csv::StringRecord::new();
         let mut done = false;
         while rows < max_rows {
             let start = split.offset;
             let at = |e: String| Error::fatal(format!("{} at byte {start}: {e}", split.path));
             let values: Vec<Value> = match open {
-                Open::Csv(rdr, base) => {
-                    let more = rdr.read_record(&mut record).map_err(|e| {
+                Open::Csv(rdr) => {
+                    let more = rdr.next_record().map_err(|e| {
                         Error::retriable(format!("cannot read {}: {e}", split.path))
                     })?;
                     if !more {
                         done = true;
                         break;
                     }
-                    split.offset = *base + rdr.position().byte();
+                    split.offset = rdr.position();
                     if split.skip > 0 {
                         split.skip -= 1;
                         continue;
                     }
-                    if record.len() < self.types.len() {
+                    if rdr.len() < self.types.len() {
                         return Err(at(format!(
                             "{} fields where the schema has {}",
-                            record.len(),
+                            rdr.len(),
                             self.types.len()
                         )));
                     }
+                    let text = rdr.text().map_err(at)?;
                     for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
-                        b.push_text(record.get(k).unwrap_or_default()).map_err(at)?;
+                        let field = rdr.range(k).and_then(|r| text.get(r)).unwrap_or_default();
+                        b.push_text(field).map_err(at)?;
                     }
                     rows += 1;
                     continue;
@@ -392,8 +391,8 @@ impl Reader {
 /// An open file: read by lines (text, json, a csv read whole), or by csv records.
 enum Open {
     Lines(BufReader<Box<dyn Read>>),
-    /// The parser, and the file offset it started at.
-    Csv(csv::Reader<BufReader<Box<dyn Read>>>, u64),
+    /// Csv records, and where each ends.
+    Csv(Box<records::Records>),
 }
 
 impl SplitReader for Reader {
