@@ -1,6 +1,7 @@
 //! Files and checkpoints: FakeSource → LocalFile csv without checkpoints and with one every
 //! second (the cost of checkpointing), then LocalFile csv → csv on a 10 M-row file set beside
-//! DuckDB doing the same copy with one thread (`pip install duckdb`), in the same run.
+//! DuckDB doing the same copy with one thread (`pip install duckdb`), in the same run. Strait
+//! syncs each file it commits (two-phase commit needs it durable); DuckDB's COPY does not.
 
 use std::path::Path;
 use std::process::Command;
@@ -52,6 +53,11 @@ fn generate_job(out: &Path, rows_per_reader: u64, interval: Option<u64>) -> Stri
         "env {{\n  parallelism = 2\n  {checkpoint}}}\nsource {{ FakeSource {{ row.num = {rows_per_reader}, split.num = 4, string.length = 20, double.min = 0, double.max = 1000000, schema = {{ fields {{ {FIELDS} }} }} }} }}\nsink {{ LocalFile {{ path = \"{o}\", file_format_type = csv, sandbox {{ dirs = [ {{ path = \"{o}\", mode = rw }} ] }} }} }}\n",
         o = out.display()
     )
+}
+
+/// Writes what earlier steps left dirty back to disk, so each timed copy starts alike.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn fresh(dir: &Path) {
@@ -107,6 +113,7 @@ pub fn run_all(tokio: &tokio::runtime::Runtime, rows: u64) {
     let copied = root.join("copied");
     for par in [1, 2] {
         fresh(&copied);
+        settle();
         let job = format!(
             "env {{ parallelism = {par} }}\nsource {{ LocalFile {{ path = \"{i}\", file_format_type = csv, schema = {{ fields {{ {FIELDS} }} }}, sandbox {{ dirs = [ \"{i}\" ] }} }} }}\nsink {{ LocalFile {{ path = \"{o}\", file_format_type = csv, sandbox {{ dirs = [ {{ path = \"{o}\", mode = rw }} ] }} }} }}\n",
             i = input.display(),
@@ -135,6 +142,7 @@ print(n / (time.time() - t))
         i = input.display(),
         o = root.join("duckdb.csv").display()
     );
+    settle();
     match Command::new("python3").arg("-c").arg(&script).output() {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);

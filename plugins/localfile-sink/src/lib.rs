@@ -303,25 +303,90 @@ impl Writer {
     }
 }
 
-/// Appends field `i` of `col` as text (null is empty), straight from the column for the
-/// common types.
-fn write_field(out: &mut Vec<u8>, col: &st_sdk::Column, i: usize, t: &DataType) {
-    use st_sdk::ColumnData as D;
-    use st_sdk::text;
-    if col.is_null(i) {
-        return;
+/// A column's fields as text, one after another, and where each ends.
+#[derive(Default)]
+struct ColumnText {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl ColumnText {
+    /// Field `i`.
+    fn field(&self, i: usize) -> &[u8] {
+        let from = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[from..self.ends[i]]
     }
-    match (&col.data, t) {
-        (D::Utf8(v), _) => out.extend_from_slice(v.get(i)),
-        (D::Int64(v), DataType::BigInt) => text::write_int(out, v[i]),
-        (D::Int32(v), DataType::Int) => text::write_int(out, v[i]),
-        (D::Float64(v), DataType::Double) => text::write_java_double(out, v[i], None),
-        (D::Decimal(v), DataType::Decimal { scale, .. }) => text::write_decimal(out, v[i], *scale),
-        (D::Int64(v), DataType::Timestamp | DataType::TimestampTz) => {
-            text::write_timestamp(out, v[i]);
+
+    /// Writes the first `rows` fields of `col` (null is empty), a type at a time.
+    fn fill(&mut self, col: &st_sdk::Column, t: &DataType, rows: usize) {
+        use st_sdk::ColumnData as D;
+        use st_sdk::text;
+        self.bytes.clear();
+        self.ends.clear();
+        match (&col.data, t) {
+            (D::Utf8(v), _) => self.each(col, rows, |o, i| o.extend_from_slice(v.get(i))),
+            (D::Int64(v), DataType::BigInt) => {
+                self.each(col, rows, |o, i| text::write_int(o, v[i]))
+            }
+            (D::Int32(v), DataType::Int) => self.each(col, rows, |o, i| text::write_int(o, v[i])),
+            (D::Float64(v), DataType::Double) => {
+                self.each(col, rows, |o, i| text::write_java_double(o, v[i], None));
+            }
+            (D::Decimal(v), DataType::Decimal { scale, .. }) => {
+                self.each(col, rows, |o, i| text::write_decimal(o, v[i], *scale));
+            }
+            (D::Int64(v), DataType::Timestamp | DataType::TimestampTz) => {
+                self.each(col, rows, |o, i| text::write_timestamp(o, v[i]));
+            }
+            (D::Int32(v), DataType::Date) => self.each(col, rows, |o, i| text::write_date(o, v[i])),
+            _ => self.each(col, rows, |o, i| {
+                o.extend_from_slice(field_text(&col.value(i, t)).as_bytes());
+            }),
         }
-        (D::Int32(v), DataType::Date) => text::write_date(out, v[i]),
-        _ => out.extend_from_slice(field_text(&col.value(i, t)).as_bytes()),
+    }
+
+    fn each(
+        &mut self,
+        col: &st_sdk::Column,
+        rows: usize,
+        mut write: impl FnMut(&mut Vec<u8>, usize),
+    ) {
+        for i in 0..rows {
+            if !col.is_null(i) {
+                write(&mut self.bytes, i);
+            }
+            self.ends.push(self.bytes.len());
+        }
+    }
+
+    /// Quotes the fields that must be quoted (a scan of the whole column finds none nearly
+    /// always).
+    fn quote(&mut self, special: &[bool; 256]) {
+        if !self.bytes.iter().any(|&b| special[usize::from(b)]) {
+            return;
+        }
+        let (bytes, ends) = (
+            std::mem::take(&mut self.bytes),
+            std::mem::take(&mut self.ends),
+        );
+        let mut from = 0;
+        for end in ends {
+            let field = &bytes[from..end];
+            from = end;
+            if field.iter().any(|&b| special[usize::from(b)]) {
+                self.bytes.push(b'"');
+                for &b in field {
+                    if b == b'"' {
+                        self.bytes.push(b'"');
+                    }
+                    self.bytes.push(b);
+                }
+                self.bytes.push(b'"');
+            } else {
+                self.bytes.extend_from_slice(field);
+            }
+            self.ends.push(self.bytes.len());
+        }
     }
 }
 
@@ -356,23 +421,6 @@ impl Quoting {
             })
             .collect();
         Quoting { special, check }
-    }
-
-    /// Quotes the field of written column `k` that starts at `start` in `line` when it must
-    /// be quoted, doubling its quotes, as RFC 4180 writers do.
-    fn apply(&self, line: &mut Vec<u8>, start: usize, k: usize) {
-        if !self.check[k] || !line[start..].iter().any(|&b| self.special[usize::from(b)]) {
-            return;
-        }
-        let field = line.split_off(start);
-        line.push(b'"');
-        for b in field {
-            if b == b'"' {
-                line.push(b'"');
-            }
-            line.push(b);
-        }
-        line.push(b'"');
     }
 }
 
@@ -433,15 +481,28 @@ impl SinkWriter for Writer {
             self.config.field_delimiter.clone(),
             self.config.row_delimiter.clone(),
         );
-        let mut line = Vec::with_capacity(256);
-        let quoting = Quoting::new(
-            fd.as_bytes().first().copied().unwrap_or(b','),
-            &types,
-            &cols,
-        );
+        // Text and csv: each column formatted a type at a time, then rows put together.
+        let mut texts: Vec<ColumnText> = Vec::new();
+        if format != Format::Json {
+            let quoting = Quoting::new(
+                fd.as_bytes().first().copied().unwrap_or(b','),
+                &types,
+                &cols,
+            );
+            for (k, &c) in cols.iter().enumerate() {
+                let mut text = ColumnText::default();
+                text.fill(&batch.columns[c], &types[c], batch.num_rows);
+                if format == Format::Csv && quoting.check[k] {
+                    text.quote(&quoting.special);
+                }
+                texts.push(text);
+            }
+        }
+        let mut out = Vec::with_capacity(1 << 16);
         // The table's open file, out of the map while the batch is written.
         let mut file = self.open.remove(&table);
-        for i in 0..batch.num_rows {
+        let mut i = 0;
+        while i < batch.num_rows {
             if let Some(full) = file.take_if(|f| f.rows >= self.config.batch_size) {
                 self.finish(full)?;
             }
@@ -449,42 +510,44 @@ impl SinkWriter for Writer {
                 Some(f) => f,
                 None => file.insert(self.start(table)?),
             };
-            line.clear();
-            match format {
-                Format::Text | Format::Csv => {
-                    for (k, &c) in cols.iter().enumerate() {
-                        if k > 0 {
-                            line.extend_from_slice(fd.as_bytes());
+            // The rows that still fit the file.
+            let n = (batch.num_rows - i).min((self.config.batch_size - f.rows) as usize);
+            out.clear();
+            for row in i..i + n {
+                match format {
+                    Format::Text | Format::Csv => {
+                        let before = out.len();
+                        for (k, text) in texts.iter().enumerate() {
+                            if k > 0 {
+                                out.extend_from_slice(fd.as_bytes());
+                            }
+                            out.extend_from_slice(text.field(row));
                         }
-                        let start = line.len();
-                        write_field(&mut line, &batch.columns[c], i, &types[c]);
-                        if format == Format::Csv {
-                            quoting.apply(&mut line, start, k);
+                        if format == Format::Csv && cols.len() == 1 && out.len() == before {
+                            // A record of one empty field, told apart from a blank line.
+                            out.extend_from_slice(b"\"\"");
                         }
+                        out.extend_from_slice(rd.as_bytes());
                     }
-                    if format == Format::Csv && cols.len() == 1 && line.is_empty() {
-                        // A record of one empty field, told apart from a blank line.
-                        line.extend_from_slice(b"\"\"");
+                    Format::Json => {
+                        let obj: serde_json::Map<String, Json> = cols
+                            .iter()
+                            .map(|&c| {
+                                (
+                                    t.columns[c].name.clone(),
+                                    to_json(&batch.columns[c].value(row, &types[c]), &types[c]),
+                                )
+                            })
+                            .collect();
+                        serde_json::to_writer(&mut out, &obj)
+                            .map_err(|e| Error::fatal(format!("json: {e}")))?;
+                        out.push(b'\n');
                     }
-                    line.extend_from_slice(rd.as_bytes());
-                }
-                Format::Json => {
-                    let obj: serde_json::Map<String, Json> = cols
-                        .iter()
-                        .map(|&c| {
-                            (
-                                t.columns[c].name.clone(),
-                                to_json(&batch.columns[c].value(i, &types[c]), &types[c]),
-                            )
-                        })
-                        .collect();
-                    serde_json::to_writer(&mut line, &obj)
-                        .map_err(|e| Error::fatal(format!("json: {e}")))?;
-                    line.push(b'\n');
                 }
             }
-            f.out.write_all(&line).map_err(|e| io("write", &f.tmp, e))?;
-            f.rows += 1;
+            f.out.write_all(&out).map_err(|e| io("write", &f.tmp, e))?;
+            f.rows += n as u64;
+            i += n;
         }
         if let Some(f) = file {
             self.open.insert(table, f);
@@ -659,11 +722,17 @@ mod tests {
     use super::*;
 
     fn quoted(field: &str, delimiter: u8, t: DataType) -> String {
-        let q = Quoting::new(delimiter, &[t], &[0]);
-        let mut line = b"x,".to_vec();
-        line.extend_from_slice(field.as_bytes());
-        q.apply(&mut line, 2, 0);
-        String::from_utf8(line).unwrap()
+        let q = Quoting::new(delimiter, std::slice::from_ref(&t), &[0]);
+        let mut text = ColumnText::default();
+        text.bytes.extend_from_slice(b"x");
+        text.ends.push(1);
+        text.bytes.extend_from_slice(field.as_bytes());
+        text.ends.push(text.bytes.len());
+        if q.check[0] {
+            text.quote(&q.special);
+        }
+        assert_eq!(text.field(0), b"x");
+        format!("x,{}", String::from_utf8(text.field(1).to_vec()).unwrap())
     }
 
     #[test]
