@@ -56,6 +56,15 @@ pub fn write_decimal(out: &mut Vec<u8>, v: i128, scale: u8) {
 
 /// Appends days since the epoch as `YYYY-MM-DD`.
 pub fn write_date(out: &mut Vec<u8>, days: i32) {
+    if (YEAR_0_DAY..=YEAR_9999_END).contains(&days) {
+        let (y, m, d) = civil_from_days(days);
+        push_padded(out, u64::from(y), 4);
+        out.push(b'-');
+        push2(out, m);
+        out.push(b'-');
+        push2(out, d);
+        return;
+    }
     match days_to_date(days) {
         Some(d) => {
             // `{:04}`: four characters, a minus sign included.
@@ -77,6 +86,49 @@ pub fn write_date(out: &mut Vec<u8>, days: i32) {
             out.push(b'>');
         }
     }
+}
+
+/// Days since 1970-01-01 of 0000-03-01 and of 9999-12-31: the span the calendar arithmetic
+/// below serves (chrono serves the rest).
+const YEAR_0_DAY: i32 = -719_468;
+const YEAR_9999_END: i32 = 2_932_896;
+
+/// The proleptic Gregorian (year, month, day) of a day number in `YEAR_0_DAY..=YEAR_9999_END`,
+/// by 400-year eras starting on March 1st (leap days fall at an era-year's end).
+fn civil_from_days(days: i32) -> (u32, u32, u32) {
+    let z = (days - YEAR_0_DAY) as u32; // days since 0000-03-01
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = era * 400 + yoe + u32::from(m <= 2);
+    (y, m, d)
+}
+
+/// The day number of a valid date in years 0..=9999 (the inverse of `civil_from_days`);
+/// `None` when month or day is out of range.
+pub(crate) fn days_from_civil(y: u32, m: u32, d: u32) -> Option<i32> {
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+    let month_days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if y > 9999 || d == 0 || d > month_days {
+        return None;
+    }
+    let y = i64::from(y) - i64::from(m <= 2); // years start on March 1st
+    let (m, d) = (i64::from(m), i64::from(d));
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe + i64::from(YEAR_0_DAY)).ok()
 }
 
 /// Appends `.fff`, `.ffffff` or `.fffffffff`: the shortest of the three that holds `nanos`
@@ -313,6 +365,39 @@ mod tests {
             text(|o| write_timestamp(o, i64::MAX)),
             format!("<timestamp {}>", i64::MAX)
         );
+    }
+
+    #[test]
+    fn calendar_arithmetic_agrees_with_chrono() {
+        use chrono::Datelike as _;
+        for days in (YEAR_0_DAY - 800..=YEAR_9999_END + 800).step_by(7).chain([
+            YEAR_0_DAY,
+            YEAR_9999_END,
+            0,
+            -1,
+            11_016,
+        ]) {
+            let want = days_to_date(days).unwrap();
+            assert_eq!(
+                text(|o| write_date(o, days)),
+                format!("{:04}-{:02}-{:02}", want.year(), want.month(), want.day()),
+                "day {days}"
+            );
+            if (0..=9999).contains(&want.year()) {
+                assert_eq!(
+                    days_from_civil(want.year() as u32, want.month(), want.day()),
+                    Some(days),
+                    "{want}"
+                );
+            }
+        }
+        assert_eq!(days_from_civil(2023, 2, 29), None);
+        assert_eq!(days_from_civil(2024, 2, 29), Some(19_782));
+        assert_eq!(days_from_civil(1900, 2, 29), None);
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
+        assert_eq!(days_from_civil(2024, 13, 1), None);
+        assert_eq!(days_from_civil(2024, 4, 31), None);
+        assert_eq!(days_from_civil(2024, 1, 0), None);
     }
 
     #[test]

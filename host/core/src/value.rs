@@ -94,7 +94,7 @@ pub fn parse_date(s: &str) -> Option<i32> {
     if s.len() == 10
         && let Some(d) = fast_date(s.as_bytes())
     {
-        return Some(date_to_days(d));
+        return Some(d);
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
@@ -120,7 +120,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         && (b[10] == b'T' || b[10] == b' ')
         && let (Some(d), Some((secs, nanos))) = (fast_date(b), fast_time(&b[11..]))
     {
-        let days = i64::from(date_to_days(d));
+        let days = i64::from(d);
         return Some(days * 86_400_000_000 + i64::from(secs) * 1_000_000 + i64::from(nanos / 1000));
     }
     let dt = [
@@ -205,12 +205,12 @@ fn digits2(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// `YYYY-MM-DD` at the start of `b`, without the general parser.
-fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+fn fast_date(b: &[u8]) -> Option<i32> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let year = digits2(b, 0)? * 100 + digits2(b, 2)?;
-    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, digits2(b, 5)?, digits2(b, 8)?)
+    crate::text::days_from_civil(year, digits2(b, 5)?, digits2(b, 8)?)
 }
 
 /// `HH:MM:SS[.f{1,9}]` as (seconds of the day, nanoseconds), without the general parser.
