@@ -9,6 +9,7 @@ use std::io::{BufRead as _, BufReader, Read, Seek as _, SeekFrom};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
+mod ranges;
 mod records;
 
 use st_sdk::{
@@ -54,6 +55,8 @@ struct Config {
     /// The table as read (all fields), and the fields kept.
     table: TableSchema,
     keep: Vec<usize>,
+    /// No schema: each line is one `content` value.
+    whole_line: bool,
 }
 
 fn config(options: &Options) -> Result<Config> {
@@ -101,6 +104,7 @@ fn config(options: &Options) -> Result<Config> {
         gzip,
         table,
         keep,
+        whole_line: options.json("schema").is_none_or(|s| s.is_null()),
     })
 }
 
@@ -140,21 +144,64 @@ fn output(c: &Config) -> TableSchema {
         .with_columns(c.keep.iter().map(|&i| c.table.columns[i].clone()).collect())
 }
 
-/// A file and how far it has been read.
+/// A file, or a byte range of one (see `ranges`), and how far it has been read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FileSplit {
     path: String,
+    /// Where the next record starts.
     offset: u64,
     /// Header lines still to skip.
     skip: u64,
+    /// A range ends where its next record would start at or past this.
+    #[serde(default)]
+    end: Option<u64>,
+    /// `offset` is a range's start, not yet moved to the first line start.
+    #[serde(default)]
+    unaligned: bool,
 }
 
 impl FileSplit {
     fn to_split(&self) -> Split {
         Split {
-            id: self.path.clone(),
+            id: match self.end {
+                Some(end) => format!("{}#{end}", self.path),
+                None => self.path.clone(),
+            },
             data: serde_json::to_vec(self).unwrap_or_default(),
         }
+    }
+
+    /// The file's splits: the whole file, or ranges for several readers.
+    fn of(c: &Config, path: String, readers: u32) -> Result<Vec<FileSplit>> {
+        let whole = |path: String| FileSplit {
+            path,
+            offset: 0,
+            skip: c.skip,
+            end: None,
+            unaligned: false,
+        };
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if c.gzip || readers < 2 || len < 2 * ranges::MIN_RANGE {
+            return Ok(vec![whole(path)]);
+        }
+        let csv = c.format == Format::Csv && !c.whole_line;
+        let starts = ranges::starts(&path, len, readers, csv)
+            .map_err(|e| Error::retriable(format!("cannot read {path}: {e}")))?;
+        if starts.len() < 2 {
+            return Ok(vec![whole(path)]);
+        }
+        Ok(starts
+            .iter()
+            .enumerate()
+            .map(|(k, &start)| FileSplit {
+                path: path.clone(),
+                offset: start,
+                // Header lines are at the file's start only.
+                skip: if k == 0 { c.skip } else { 0 },
+                end: Some(starts.get(k + 1).copied().unwrap_or(len)),
+                unaligned: start > 0,
+            })
+            .collect())
     }
 
     fn from_split(s: &Split) -> Result<FileSplit> {
@@ -186,19 +233,15 @@ impl Source for LocalFile {
                 .map_err(|e| Error::fatal(format!("bad enumerator state: {e}")))?,
             None => {
                 let c = config(options)?;
-                files(&c)?
+                let readers = ctx.parallelism.max(1);
+                let mut splits = Vec::new();
+                for path in files(&c)? {
+                    splits.extend(FileSplit::of(&c, path, readers)?);
+                }
+                splits
                     .into_iter()
                     .enumerate()
-                    .map(|(i, path)| {
-                        (
-                            (i as u32) % ctx.parallelism.max(1),
-                            FileSplit {
-                                path,
-                                offset: 0,
-                                skip: c.skip,
-                            },
-                        )
-                    })
+                    .map(|(i, s)| ((i as u32) % readers, s))
                     .collect()
             }
         };
@@ -208,7 +251,7 @@ impl Source for LocalFile {
     fn reader(options: &Options, _ctx: &TaskContext, restored: Vec<Split>) -> Result<Reader> {
         let c = config(options)?;
         let types = c.table.row_type();
-        let whole_line = options.json("schema").is_none_or(|s| s.is_null());
+        let whole_line = c.whole_line;
         let mut r = Reader {
             c,
             types,
@@ -269,6 +312,11 @@ impl Reader {
         if self.open.is_none() {
             let mut f = File::open(&split.path)
                 .map_err(|e| Error::retriable(format!("cannot open {}: {e}", split.path)))?;
+            if split.unaligned {
+                split.offset = ranges::first_line_start(&mut f, split.offset)
+                    .map_err(|e| Error::retriable(format!("cannot read {}: {e}", split.path)))?;
+                split.unaligned = false;
+            }
             let input: Box<dyn Read> = if self.c.gzip {
                 // A compressed file cannot seek: decompress and skip what was read before.
                 let mut z = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f));
@@ -296,6 +344,11 @@ impl Reader {
         let mut line = String::new();
         let mut done = false;
         while rows < max_rows {
+            if split.end.is_some_and(|end| split.offset >= end) {
+                // The range's last record was read (it may have run past the range's end).
+                done = true;
+                break;
+            }
             let start = split.offset;
             let at = |e: String| Error::fatal(format!("{} at byte {start}: {e}", split.path));
             let values: Vec<Value> = match open {

@@ -182,3 +182,71 @@ sink { LocalFile { path = "DIR/back", sandbox { dirs = [ { path = "DIR/back", mo
     assert_eq!(lines("back").len(), 6000);
     assert_eq!(lines("back"), lines("plain"));
 }
+
+/// Writes a csv file of about 70 MB (more than two 32 MB ranges): a header, then `id,pad`
+/// rows; `quoted` puts a quoted field with a line break in the middle.
+fn big_csv(path: &Path, quoted: bool) -> usize {
+    use std::io::Write as _;
+    let pad = "p".repeat(180);
+    let rows = 360_000;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "id,pad").unwrap();
+    for i in 0..rows {
+        if quoted && i == rows / 2 {
+            writeln!(out, "{i},\"two\nlines\"").unwrap();
+        } else {
+            writeln!(out, "{i},{pad}").unwrap();
+        }
+    }
+    rows
+}
+
+/// The ids in the csv files of `dir`, sorted, and how many files had rows.
+fn ids_and_files(dir: &Path) -> (Vec<i64>, usize) {
+    let mut ids = Vec::new();
+    let mut files = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "csv") {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let mut any = false;
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes());
+            for r in rdr.records() {
+                ids.push(r.unwrap()[0].parse::<i64>().unwrap());
+                any = true;
+            }
+            files += usize::from(any);
+        }
+    }
+    ids.sort_unstable();
+    (ids, files)
+}
+
+#[test]
+fn a_large_file_is_read_in_ranges_by_every_reader_and_each_row_once() {
+    for quoted in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("in")).unwrap();
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        let rows = big_csv(&dir.path().join("in/big.csv"), quoted);
+        let out = run_job(
+            dir.path(),
+            r#"
+env { parallelism = 2 }
+source { LocalFile { path = "DIR/in", file_format_type = csv, skip_header_row_number = 1, schema = { fields { id = bigint, pad = string } }, sandbox { dirs = [ "DIR/in" ] } } }
+sink { LocalFile { path = "DIR/out", sandbox { dirs = [ { path = "DIR/out", mode = rw } ] } } }
+"#,
+        );
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        let (ids, files) = ids_and_files(&dir.path().join("out"));
+        assert_eq!(
+            ids,
+            (0..rows as i64).collect::<Vec<_>>(),
+            "quoted: {quoted}"
+        );
+        // Clean csv is cut between the two readers; a quoted line break keeps it whole.
+        assert_eq!(files, if quoted { 1 } else { 2 }, "quoted: {quoted}");
+    }
+}
