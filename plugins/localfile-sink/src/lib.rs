@@ -187,10 +187,21 @@ struct Move {
     dest: String,
 }
 
+/// How a table's rows are written, worked out once per writer.
+struct Layout {
+    /// Every field's name and type (of the table as it arrives).
+    names: Vec<String>,
+    types: Vec<DataType>,
+    /// The fields written, in order.
+    cols: Vec<usize>,
+    quoting: Quoting,
+    field_delimiter: String,
+    row_delimiter: String,
+}
+
 pub struct Writer {
     config: Config,
-    tables: Vec<TableSchema>,
-    columns: Vec<Vec<usize>>,
+    layouts: Vec<std::rc::Rc<Layout>>,
     job_id: String,
     subtask: u32,
     /// Files started by this writer so far, across restores (the writer's state): names never
@@ -240,7 +251,7 @@ impl Writer {
                 .replace("${now}", &now_text(fmt)),
             None => transaction.clone(),
         };
-        let table_part = if self.tables.len() > 1 {
+        let table_part = if self.layouts.len() > 1 {
             format!("_{table}")
         } else {
             String::new()
@@ -277,10 +288,11 @@ impl Writer {
             rows: 0,
         };
         if self.config.header && self.config.format != Format::Json {
-            let t = &self.tables[table as usize];
-            let names: Vec<&str> = self.columns[table as usize]
+            let layout = &self.layouts[table as usize];
+            let names: Vec<&str> = layout
+                .cols
                 .iter()
-                .map(|&c| t.columns[c].name.as_str())
+                .map(|&c| layout.names[c].as_str())
                 .collect();
             let line = names.join(&self.config.field_delimiter);
             f.out
@@ -469,26 +481,23 @@ fn to_json(v: &Value, t: &DataType) -> Json {
 impl SinkWriter for Writer {
     fn write(&mut self, batch: Batch) -> Result<()> {
         let table = batch.table;
-        let t = self
-            .tables
+        let layout = self
+            .layouts
             .get(table as usize)
             .ok_or_else(|| Error::fatal(format!("batch for unknown table {table}")))?
             .clone();
-        let types = t.row_type();
-        let cols = self.columns[table as usize].clone();
-        let (format, fd, rd) = (
-            self.config.format,
-            self.config.field_delimiter.clone(),
-            self.config.row_delimiter.clone(),
-        );
+        let Layout {
+            names,
+            types,
+            cols,
+            quoting,
+            field_delimiter: fd,
+            row_delimiter: rd,
+        } = &*layout;
+        let format = self.config.format;
         // Text and csv: each column formatted a type at a time, then rows put together.
         let mut texts: Vec<ColumnText> = Vec::new();
         if format != Format::Json {
-            let quoting = Quoting::new(
-                fd.as_bytes().first().copied().unwrap_or(b','),
-                &types,
-                &cols,
-            );
             for (k, &c) in cols.iter().enumerate() {
                 let mut text = ColumnText::default();
                 text.fill(&batch.columns[c], &types[c], batch.num_rows);
@@ -534,7 +543,7 @@ impl SinkWriter for Writer {
                             .iter()
                             .map(|&c| {
                                 (
-                                    t.columns[c].name.clone(),
+                                    names[c].clone(),
                                     to_json(&batch.columns[c].value(row, &types[c]), &types[c]),
                                 )
                             })
@@ -689,10 +698,33 @@ impl Sink for LocalFile {
             .first()
             .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
             .map_or(0, u64::from_le_bytes);
+        let layouts = tables
+            .iter()
+            .zip(columns)
+            .map(|(t, cols)| {
+                let types = t.row_type();
+                std::rc::Rc::new(Layout {
+                    names: t.columns.iter().map(|c| c.name.clone()).collect(),
+                    quoting: Quoting::new(
+                        config
+                            .field_delimiter
+                            .as_bytes()
+                            .first()
+                            .copied()
+                            .unwrap_or(b','),
+                        &types,
+                        &cols,
+                    ),
+                    types,
+                    cols,
+                    field_delimiter: config.field_delimiter.clone(),
+                    row_delimiter: config.row_delimiter.clone(),
+                })
+            })
+            .collect();
         Ok(Writer {
             config,
-            tables,
-            columns,
+            layouts,
             job_id: ctx.job_id.clone(),
             subtask: ctx.subtask,
             seq,
