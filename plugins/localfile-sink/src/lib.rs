@@ -8,7 +8,9 @@
 //! only: grant `path` (and `tmp_path`, which defaults to `path/.strait-tmp`) read-write.
 
 use std::collections::BTreeMap;
-use std::fs::File;
+mod file;
+
+use file::OutFile;
 use std::io::{BufWriter, Write as _};
 
 use serde::{Deserialize, Serialize};
@@ -140,13 +142,13 @@ struct OpenFile {
 
 /// The bytes' way into the file.
 enum Out {
-    Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Plain(BufWriter<OutFile>),
+    Gzip(flate2::write::GzEncoder<BufWriter<OutFile>>),
 }
 
 impl Out {
     /// Flushes everything (the gzip trailer too) and returns the file.
-    fn finish(self) -> std::io::Result<File> {
+    fn finish(self) -> std::io::Result<OutFile> {
         let buffered = match self {
             Out::Plain(w) => w,
             Out::Gzip(z) => z.finish()?,
@@ -211,8 +213,18 @@ pub struct Writer {
     closed: Vec<Move>,
 }
 
+/// A file system error. Outside the job's grants a path is missing or not permitted, which
+/// no retry cures: that is fatal, with a hint.
 fn io(what: &str, path: &str, e: std::io::Error) -> Error {
-    Error::retriable(format!("cannot {what} {path}: {e}"))
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::fatal(format!(
+            "cannot {what} {path}: {e} (is it granted read-write in the job's sandbox.dirs?)"
+        )),
+        std::io::ErrorKind::NotFound => Error::retriable(format!(
+            "cannot {what} {path}: {e} (is it granted in the job's sandbox.dirs?)"
+        )),
+        _ => Error::retriable(format!("cannot {what} {path}: {e}")),
+    }
 }
 
 /// `yyyy.MM.dd`-style patterns for `${now}`.
@@ -270,7 +282,7 @@ impl Writer {
             &self.config.path
         };
         std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
-        let file = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+        let file = OutFile::create(&tmp).map_err(|e| io("create", &tmp, e))?;
         let mut f = OpenFile {
             tmp,
             dest,

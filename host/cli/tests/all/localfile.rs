@@ -129,13 +129,35 @@ sink { Console {} }"#,
 sink { LocalFile { path = "DIR/out", file_format_type = xml, sandbox { dirs = [ { path = "DIR", mode = rw } ] } } }"#,
             "sink[0](LocalFile)",
         ),
+        (
+            r#"source { FakeSource { row.num = 5, schema = { fields { id = int } } } }
+sink { LocalFile { path = "DIR/ro", sandbox { dirs = [ { path = "DIR/ro", mode = ro } ] } } }"#,
+            "cannot create DIR/ro: Operation not permitted (os error 63) (is it granted read-write in the job's sandbox.dirs?)",
+        ),
     ];
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::create_dir_all(dir.path().join("ro")).unwrap();
     for (job, want) in cases {
         let out = run_job(dir.path(), job);
         let (_, stderr) = text(&out);
         assert!(!out.status.success(), "{job}");
-        assert!(stderr.contains(want), "{want}\n{stderr}");
+        let want = want.replace("DIR", &dir.path().display().to_string());
+        assert!(stderr.contains(&want), "{want}\n{stderr}");
     }
+    // Outside its grant, a temporary file is a missing directory, named with a hint.
+    let out = run_job(
+        dir.path(),
+        r#"env { job.retry.interval.seconds = 0 }
+source { FakeSource { row.num = 5, schema = { fields { id = int } } } }
+sink { LocalFile { path = "DIR/out", tmp_path = "DIR/elsewhere", sandbox { dirs = [ { path = "DIR/out", mode = rw } ] } } }"#,
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("elsewhere/")
+            && stderr.contains("(is it granted in the job's sandbox.dirs?)"),
+        "{stderr}"
+    );
 }
 
 #[test]
