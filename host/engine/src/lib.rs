@@ -11,6 +11,7 @@ mod pipeline;
 pub mod protocol;
 mod report;
 mod sandbox;
+mod subtask;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -1,0 +1,503 @@
+//! One fused subtask of a pipeline: its readers, the pipeline's transforms and writers, run on
+//! one task. Between two batches it handles the coordinator's commands (splits, barriers,
+//! checkpoint completions, finish, cancel); otherwise it reads a batch from each reader and
+//! pushes it through the fused chain before reading more, so nothing is in flight inside the
+//! subtask when it takes a snapshot.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use st_checkpoint::{Kind, TaskSnapshot};
+use st_core::{Batch, PluginKind};
+use st_runtime::{
+    PollStatus, ReaderInstance, Runtime, RuntimeError, SandboxSpec, SinkWriterInstance, Split,
+    TaskContext, TransformInstance,
+};
+use tokio::sync::mpsc;
+
+use crate::protocol::{Command, Event, SplitMsg, TaskId, TaskMetrics, TaskRole};
+use crate::{BATCH_ROWS, PreparedJob, ctx};
+
+/// What the subtask does next, once its commands are handled.
+enum Phase {
+    /// Reading and writing.
+    Running,
+    /// Readers ran dry (BATCH) or a savepoint was taken: only barriers and `Finish` matter.
+    Waiting,
+    /// `Finish` was handled: the subtask ends.
+    Done,
+}
+
+struct ReaderSlot {
+    node: usize,
+    reader: ReaderInstance,
+    finished: bool,
+    /// The enumerator said no more splits will come (told again to a recycled reader).
+    no_more: bool,
+    rows: u64,
+    started: Instant,
+}
+
+/// What every part of a subtask reads and never changes.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    rt: &'a Runtime,
+    job: &'a PreparedJob,
+    index: u32,
+    par: u32,
+    /// The memory at which each node's instances are recycled.
+    recycle_at: &'a [Option<usize>],
+}
+
+impl Env<'_> {
+    fn ctx(&self, node: usize) -> TaskContext {
+        ctx(self.job, node, self.index, self.par)
+    }
+}
+
+/// The transforms and writers batches are pushed through.
+struct Chain {
+    transforms: HashMap<usize, TransformInstance>,
+    writers: Vec<(usize, SinkWriterInstance)>,
+    /// Rows written per table.
+    written: BTreeMap<String, u64>,
+}
+
+struct Subtask<'a> {
+    env: Env<'a>,
+    task: TaskId,
+    readers: Vec<ReaderSlot>,
+    chain: Chain,
+    metrics: TaskMetrics,
+    /// Rows read per table.
+    read: BTreeMap<String, u64>,
+}
+
+/// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
+fn recycle_threshold(rt: &Runtime, spec: &SandboxSpec) -> Option<usize> {
+    let percent = rt.config().recycle_at_percent;
+    (percent > 0 && percent < 100).then(|| spec.limits.max_memory_bytes / 100 * percent as usize)
+}
+
+/// Replaces a reader whose memory neared its cap with a fresh instance restored from its
+/// state: guest memory only grows, so this is how a long-running reader stays within bounds.
+async fn recycle_reader(
+    env: Env<'_>,
+    slot: &mut ReaderSlot,
+    metrics: &mut TaskMetrics,
+) -> Result<(), RuntimeError> {
+    let node = &env.job.nodes[slot.node];
+    let ctx = env.ctx(slot.node);
+    let state = slot.reader.snapshot_state(0).await?;
+    let mut fresh = env
+        .rt
+        .reader(&node.plugin, &node.options, &ctx, &state, &node.out_tables)
+        .await?;
+    if slot.no_more {
+        fresh.no_more_splits().await?;
+    }
+    let old = std::mem::replace(&mut slot.reader, fresh);
+    metrics
+        .peak_memory
+        .push((ctx.task_id(), old.peak_memory() as u64));
+    metrics.recycled += 1;
+    tracing::info!(
+        task = ctx.task_id(),
+        memory = old.peak_memory(),
+        "recycled a reader near its memory cap"
+    );
+    Ok(())
+}
+
+fn split_bytes(s: &Split) -> Vec<u8> {
+    serde_json::to_vec(&SplitMsg {
+        id: s.id.clone(),
+        data: s.data.clone(),
+    })
+    .unwrap_or_default()
+}
+
+fn split_from_bytes(b: &[u8]) -> Result<Split, RuntimeError> {
+    let m: SplitMsg = serde_json::from_slice(b)
+        .map_err(|e| RuntimeError::Host(format!("a checkpointed split is unreadable: {e}")))?;
+    Ok(Split {
+        id: m.id,
+        data: m.data,
+    })
+}
+
+/// Runs subtask `index` of pipeline `p` until the coordinator says `Finish` (or `Cancel`),
+/// starting from `restore`.
+pub(crate) async fn run(
+    rt: &Runtime,
+    job: &PreparedJob,
+    p: usize,
+    index: u32,
+    mut cmds: mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::UnboundedSender<Event>,
+    restore: TaskSnapshot,
+) -> Result<(), RuntimeError> {
+    let recycle_at: Vec<Option<usize>> = job
+        .nodes
+        .iter()
+        .map(|n| recycle_threshold(rt, &n.sandbox))
+        .collect();
+    let env = Env {
+        rt,
+        job,
+        index,
+        par: job.pipelines[p].parallelism,
+        recycle_at: &recycle_at,
+    };
+    let mut subtask = Subtask::open(env, p, &restore).await?;
+    let mut phase = Phase::Running;
+    let mut idle = false;
+    loop {
+        // Commands first: a barrier is taken between two batches.
+        let mut pending = Vec::new();
+        match phase {
+            Phase::Waiting => match cmds.recv().await {
+                Some(c) => pending.push(c),
+                None => return Ok(()),
+            },
+            Phase::Running if idle => {
+                tokio::select! {
+                    cmd = cmds.recv() => match cmd {
+                        Some(c) => pending.push(c),
+                        None => return Ok(()),
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+            }
+            Phase::Running | Phase::Done => {}
+        }
+        while let Ok(c) = cmds.try_recv() {
+            pending.push(c);
+        }
+        for cmd in pending {
+            subtask.handle(cmd, events, &mut phase).await?;
+            if let Phase::Done = phase {
+                return Ok(());
+            }
+        }
+        if let Phase::Waiting = phase {
+            continue;
+        }
+        idle = !subtask.read_once().await?;
+        if job.bounded && subtask.readers.iter().all(|r| r.finished && r.no_more) {
+            let _ = events.send(Event::Drained {
+                task: subtask.task.clone(),
+            });
+            phase = Phase::Waiting;
+        }
+    }
+}
+
+impl<'a> Subtask<'a> {
+    /// Instantiates the subtask's readers (restored to their splits), and the transforms and
+    /// writers reachable from them (writers restored to their state).
+    async fn open(
+        env: Env<'a>,
+        p: usize,
+        restore: &TaskSnapshot,
+    ) -> Result<Subtask<'a>, RuntimeError> {
+        let (rt, job) = (env.rt, env.job);
+        let plan = &job.pipelines[p];
+        let mut readers = Vec::new();
+        for &s in &plan.sources {
+            let node = &job.nodes[s];
+            let splits: Vec<Split> = restore
+                .states
+                .get(&node.path)
+                .map(|list| {
+                    list.iter()
+                        .map(|b| split_from_bytes(b))
+                        .collect::<Result<_, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let reader = rt
+                .reader(
+                    &node.plugin,
+                    &node.options,
+                    &env.ctx(s),
+                    &splits,
+                    &node.out_tables,
+                )
+                .await?;
+            readers.push(ReaderSlot {
+                node: s,
+                reader,
+                finished: false,
+                no_more: false,
+                rows: 0,
+                started: Instant::now(),
+            });
+        }
+        // Every node reachable from the sources, in the job's order.
+        let mut reachable = vec![false; job.nodes.len()];
+        let mut stack: Vec<usize> = plan.sources.clone();
+        while let Some(n) = stack.pop() {
+            if !reachable[n] {
+                reachable[n] = true;
+                stack.extend(job.nodes[n].downstream.iter().map(|(d, _)| *d));
+            }
+        }
+        let mut chain = Chain {
+            transforms: HashMap::new(),
+            writers: Vec::new(),
+            written: BTreeMap::new(),
+        };
+        for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
+            match node.kind {
+                PluginKind::Transform => {
+                    let t = rt
+                        .transform(&node.plugin, &node.options, &env.ctx(i), &node.in_tables)
+                        .await?;
+                    chain.transforms.insert(i, t);
+                }
+                PluginKind::Sink => {
+                    let states = restore.states.get(&node.path).cloned().unwrap_or_default();
+                    let w = rt
+                        .sink_writer(
+                            &node.plugin,
+                            &node.options,
+                            &env.ctx(i),
+                            &node.in_tables,
+                            &states,
+                        )
+                        .await?;
+                    chain.writers.push((i, w));
+                }
+                PluginKind::Source => {}
+            }
+        }
+        Ok(Subtask {
+            env,
+            task: TaskId {
+                job_id: job.job_id.clone(),
+                pipeline: plan.id,
+                role: TaskRole::Subtask { index: env.index },
+            },
+            readers,
+            chain,
+            metrics: TaskMetrics::default(),
+            read: BTreeMap::new(),
+        })
+    }
+
+    fn reader(&mut self, source: u32) -> Option<&mut ReaderSlot> {
+        self.readers.iter_mut().find(|r| r.node == source as usize)
+    }
+
+    /// Handles one command from the coordinator, moving `phase` on where it says so.
+    async fn handle(
+        &mut self,
+        cmd: Command,
+        events: &mpsc::UnboundedSender<Event>,
+        phase: &mut Phase,
+    ) -> Result<(), RuntimeError> {
+        match cmd {
+            Command::AssignSplits { source, splits } => {
+                if let Some(slot) = self.reader(source) {
+                    let splits: Vec<Split> = splits
+                        .into_iter()
+                        .map(|s| Split {
+                            id: s.id,
+                            data: s.data,
+                        })
+                        .collect();
+                    slot.reader.add_splits(&splits).await?;
+                    slot.finished = false;
+                }
+            }
+            Command::NoMoreSplits { source } => {
+                if let Some(slot) = self.reader(source) {
+                    slot.no_more = true;
+                    slot.reader.no_more_splits().await?;
+                }
+            }
+            Command::Barrier { id, kind } => {
+                let snapshot = self.snapshot(id).await?;
+                let _ = events.send(Event::Ack {
+                    task: self.task.clone(),
+                    id,
+                    snapshot,
+                });
+                if kind == Kind::Savepoint {
+                    *phase = Phase::Waiting;
+                }
+            }
+            Command::CheckpointComplete { id } => {
+                for r in &mut self.readers {
+                    r.reader.notify_checkpoint_complete(id).await?;
+                }
+            }
+            Command::Finish => {
+                let metrics = self.finish().await?;
+                let _ = events.send(Event::Finished {
+                    task: self.task.clone(),
+                    metrics,
+                });
+                *phase = Phase::Done;
+            }
+            Command::Cancel => return Err(RuntimeError::Host("cancelled".into())),
+        }
+        Ok(())
+    }
+
+    /// The subtask's part of checkpoint `id`: every reader's splits, every writer's prepared
+    /// commit and state.
+    async fn snapshot(&mut self, id: u64) -> Result<TaskSnapshot, RuntimeError> {
+        let job = self.env.job;
+        let mut snapshot = TaskSnapshot::default();
+        for r in &mut self.readers {
+            let splits = r.reader.snapshot_state(id).await?;
+            snapshot.states.insert(
+                job.nodes[r.node].path.clone(),
+                splits.iter().map(split_bytes).collect(),
+            );
+        }
+        for (n, w) in &mut self.chain.writers {
+            let path = job.nodes[*n].path.clone();
+            if let Some(info) = w.prepare_commit(id).await? {
+                snapshot.commit_infos.insert(path.clone(), vec![info]);
+            }
+            snapshot.states.insert(path, w.snapshot_state(id).await?);
+        }
+        Ok(snapshot)
+    }
+
+    /// Closes the writers and gathers the subtask's metrics.
+    async fn finish(&mut self) -> Result<TaskMetrics, RuntimeError> {
+        let env = self.env;
+        let mut metrics = std::mem::take(&mut self.metrics);
+        for (n, w) in &mut self.chain.writers {
+            w.close().await?;
+            metrics
+                .peak_memory
+                .push((env.ctx(*n).task_id(), w.peak_memory() as u64));
+        }
+        for r in &self.readers {
+            metrics
+                .peak_memory
+                .push((env.ctx(r.node).task_id(), r.reader.peak_memory() as u64));
+        }
+        for (n, t) in &self.chain.transforms {
+            metrics
+                .peak_memory
+                .push((env.ctx(*n).task_id(), t.memory() as u64));
+        }
+        metrics.peak_guest_memory = metrics
+            .peak_memory
+            .iter()
+            .map(|(_, b)| *b)
+            .max()
+            .unwrap_or(0);
+        metrics.rows_read = std::mem::take(&mut self.read).into_iter().collect();
+        metrics.rows_written = std::mem::take(&mut self.chain.written)
+            .into_iter()
+            .collect();
+        Ok(metrics)
+    }
+
+    /// Polls each unfinished reader once and pushes what it returns through the chain; false
+    /// when no reader had a batch.
+    async fn read_once(&mut self) -> Result<bool, RuntimeError> {
+        let env = self.env;
+        let mut progressed = false;
+        for slot in self.readers.iter_mut().filter(|r| !r.finished) {
+            let (batch, status) = slot.reader.poll_next(BATCH_ROWS).await?;
+            if status == PollStatus::Finished {
+                slot.finished = true;
+            } else if env.recycle_at[slot.node].is_some_and(|limit| slot.reader.memory() >= limit) {
+                recycle_reader(env, slot, &mut self.metrics).await?;
+            }
+            let Some(batch) = batch else { continue };
+            progressed = true;
+            if let Some(t) = env.job.nodes[slot.node]
+                .out_tables
+                .get(batch.table as usize)
+            {
+                *self.read.entry(t.table_path.clone()).or_default() += batch.num_rows as u64;
+            }
+            self.metrics.bytes_read += batch.byte_size() as u64;
+            slot.rows += batch.num_rows as u64;
+            self.chain
+                .push(env, &mut self.metrics, slot.node, batch)
+                .await?;
+            if let Some(limit) = env.job.rows_per_second.filter(|l| *l > 0) {
+                let due = Duration::from_secs_f64(slot.rows as f64 / limit as f64);
+                let elapsed = slot.started.elapsed();
+                if due > elapsed {
+                    tokio::time::sleep(due - elapsed).await;
+                }
+            }
+        }
+        Ok(progressed)
+    }
+}
+
+impl Chain {
+    /// Pushes a batch from node `from` through every transform and writer downstream of it.
+    async fn push(
+        &mut self,
+        env: Env<'_>,
+        metrics: &mut TaskMetrics,
+        from: usize,
+        batch: Batch,
+    ) -> Result<(), RuntimeError> {
+        let job = env.job;
+        let mut queue: VecDeque<(usize, Batch)> = VecDeque::from([(from, batch)]);
+        while let Some((from, batch)) = queue.pop_front() {
+            let downstream = &job.nodes[from].downstream;
+            let mut batch = Some(batch);
+            for (k, &(to, offset)) in downstream.iter().enumerate() {
+                let mut b = if k + 1 == downstream.len() {
+                    batch.take().expect("moved once, to the last consumer")
+                } else {
+                    batch
+                        .as_ref()
+                        .expect("present until the last consumer")
+                        .clone()
+                };
+                b.table += offset;
+                match job.nodes[to].kind {
+                    PluginKind::Transform => {
+                        if let Some(t) = self.transforms.get_mut(&to) {
+                            for out in t.map(b).await? {
+                                queue.push_back((to, out));
+                            }
+                            // Transforms keep no state between batches: a fresh instance
+                            // replaces one near its memory cap.
+                            if env.recycle_at[to].is_some_and(|limit| t.memory() >= limit) {
+                                let node = &job.nodes[to];
+                                let ctx = env.ctx(to);
+                                let fresh = env
+                                    .rt
+                                    .transform(&node.plugin, &node.options, &ctx, &node.in_tables)
+                                    .await?;
+                                let old = std::mem::replace(t, fresh);
+                                metrics
+                                    .peak_memory
+                                    .push((ctx.task_id(), old.memory() as u64));
+                                metrics.recycled += 1;
+                            }
+                        }
+                    }
+                    PluginKind::Sink => {
+                        if let Some((_, w)) = self.writers.iter_mut().find(|(n, _)| *n == to) {
+                            if let Some(t) = job.nodes[to].in_tables.get(b.table as usize) {
+                                *self.written.entry(t.table_path.clone()).or_default() +=
+                                    b.num_rows as u64;
+                            }
+                            w.write(b).await?;
+                        }
+                    }
+                    PluginKind::Source => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
