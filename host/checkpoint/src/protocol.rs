@@ -95,6 +95,25 @@ impl RestorePlan {
     pub fn task(&self, key: &str) -> TaskSnapshot {
         self.tasks.get(key).cloned().unwrap_or_default()
     }
+
+    /// Hands the states under `paths` of task `from`, which the restored job no longer runs
+    /// (a lower parallelism), to task `into`, and forgets the rest of `from`: its readers'
+    /// splits must go on being read, nothing else of it is needed to continue.
+    pub fn fold(&mut self, from: &str, into: &str, paths: &[String]) {
+        let Some(gone) = self.tasks.remove(from) else {
+            return;
+        };
+        let target = self.tasks.entry(into.to_string()).or_default();
+        for path in paths {
+            if let Some(states) = gone.states.get(path) {
+                target
+                    .states
+                    .entry(path.clone())
+                    .or_default()
+                    .extend(states.iter().cloned());
+            }
+        }
+    }
 }
 
 /// Settings, in milliseconds.
@@ -546,5 +565,38 @@ mod tests {
         assert_eq!(plan.recommit["sink"], vec![b"x".to_vec()]);
         assert_eq!(plan.task("subtask/0"), snap("x"));
         assert_eq!(plan.task("subtask/5"), TaskSnapshot::default());
+    }
+
+    #[test]
+    fn a_removed_task_hands_its_splits_on() {
+        let snap = |states: &[(&str, &[u8])]| TaskSnapshot {
+            states: states
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_vec()]))
+                .collect(),
+            ..TaskSnapshot::default()
+        };
+        let mut plan = RestorePlan {
+            checkpoint: 7,
+            tasks: BTreeMap::from([
+                (
+                    "subtask/0".to_string(),
+                    snap(&[("source", b"a"), ("sink", b"w0")]),
+                ),
+                (
+                    "subtask/1".to_string(),
+                    snap(&[("source", b"b"), ("sink", b"w1")]),
+                ),
+            ]),
+            recommit: BTreeMap::new(),
+        };
+        plan.fold("subtask/1", "subtask/0", &["source".to_string()]);
+        assert_eq!(plan.tasks.len(), 1);
+        let kept = plan.task("subtask/0");
+        assert_eq!(kept.states["source"], vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(kept.states["sink"], vec![b"w0".to_vec()]);
+        // Folding a task that is not there changes nothing.
+        plan.fold("subtask/5", "subtask/0", &["source".to_string()]);
+        assert_eq!(plan.task("subtask/0"), kept);
     }
 }

@@ -79,6 +79,28 @@ fn subtask_key(index: u32) -> String {
     format!("subtask/{index}")
 }
 
+/// Fits a checkpoint taken at another parallelism: the readers' splits of subtasks the job no
+/// longer runs go to subtask `index % parallelism` (a higher parallelism needs nothing: the new
+/// subtasks start with no splits).
+fn rescale(plan: &mut RestorePlan, job: &PreparedJob, p: usize) {
+    let pipeline = &job.pipelines[p];
+    let par = pipeline.parallelism.max(1);
+    let sources: Vec<String> = pipeline
+        .sources
+        .iter()
+        .map(|&s| job.nodes[s].path.clone())
+        .collect();
+    let gone: Vec<u32> = plan
+        .tasks
+        .keys()
+        .filter_map(|k| k.strip_prefix("subtask/")?.parse().ok())
+        .filter(|&i| i >= par)
+        .collect();
+    for i in gone {
+        plan.fold(&subtask_key(i), &subtask_key(i % par), &sources);
+    }
+}
+
 fn enumerator_key(job: &PreparedJob, source: usize) -> String {
     format!("enumerator/{}", job.nodes[source].path)
 }
@@ -152,6 +174,8 @@ struct Enumerator {
     node: usize,
     instance: EnumeratorInstance,
     done: bool,
+    /// Restored from a checkpoint, whose assignments may name readers of a higher parallelism.
+    restored: bool,
 }
 
 /// One attempt at running the pipeline, from `restore` or from the start.
@@ -165,6 +189,10 @@ async fn run_attempt(
 ) -> Result<Outcome, Failure> {
     let plan = &job.pipelines[p];
     let par = plan.parallelism;
+    let restore = restore.map(|mut r| {
+        rescale(&mut r, job, p);
+        r
+    });
     let restored_from = restore.as_ref().map(|r| r.checkpoint);
     let err = Failure::from;
 
@@ -182,6 +210,7 @@ async fn run_attempt(
                 .get(&node.path)
                 .and_then(|s| s.first().cloned())
         });
+        let restored = state.is_some();
         let instance = rt
             .enumerator(
                 &node.plugin,
@@ -195,6 +224,7 @@ async fn run_attempt(
             node: source,
             instance,
             done: false,
+            restored,
         });
     }
 
@@ -471,6 +501,12 @@ async fn enumerate(
     let step = e.instance.enumerate().await.map_err(|x| x.to_string())?;
     let mut per_reader: BTreeMap<u32, Vec<SplitMsg>> = BTreeMap::new();
     for (reader, split) in step.assignments {
+        // A split kept for a reader that a lower parallelism removed goes to a remaining one.
+        let reader = if e.restored && reader >= parallelism {
+            reader % parallelism.max(1)
+        } else {
+            reader
+        };
         if reader >= parallelism {
             return Err(RuntimeError::Contract {
                 plugin: node.plugin.info.name.clone(),

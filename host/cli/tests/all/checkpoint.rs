@@ -374,6 +374,39 @@ fn moments(n: usize) -> (u64, Vec<u64>) {
 }
 
 #[test]
+fn a_savepoint_resumes_at_a_lower_parallelism_without_losing_a_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = engine_config(dir.path());
+    let reference = dir.path().join("reference");
+    let job = file_job(dir.path(), &reference, 100_000, 0, "");
+    assert!(run(&conf, &job, &[]).status.success());
+    let want = ids_in(&reference);
+
+    // Two readers at 50,000 rows/s each: a savepoint about a third of the way in.
+    let out = dir.path().join("lowered");
+    let job = file_job(dir.path(), &out, 100_000, 50_000, "");
+    let (child, stderr) = spawn(&conf, &job, &[]);
+    std::thread::sleep(Duration::from_millis(700));
+    let (code, _, err) = interrupt(child, stderr);
+    assert_eq!(code, 130, "{err}");
+    let id = err
+        .split("st run --resume ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    // The same job with one reader: the other's splits must go on being read.
+    let one = dir.path().join("one-reader.conf");
+    let two = std::fs::read_to_string(&job).unwrap();
+    assert!(two.contains("parallelism = 2"));
+    std::fs::write(&one, two.replace("parallelism = 2", "parallelism = 1")).unwrap();
+    let resumed = run(&conf, &one, &["--resume", &id]);
+    let (_, stderr) = text(&resumed);
+    assert!(resumed.status.success(), "{stderr}");
+    same_ids(&ids_in(&out), &want, "resumed at parallelism 1");
+}
+
+#[test]
 fn resuming_a_finished_job_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
