@@ -184,10 +184,7 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
     // The rows a BATCH run of the same deterministic source writes.
-    let reference = dir.path().join("reference");
-    let job = file_job(dir.path(), &reference, 30_000, 0, "");
-    assert!(run(&conf, &job, &[]).status.success());
-    let want = ids_in(&reference);
+    let want = reference_ids(dir.path(), &conf, 30_000);
     assert_eq!(want.len(), 60_000);
     // The same source in STREAMING mode (it never ends by itself), 1 s checkpoints, 2 readers
     // × 30,000 rows at 20,000 rows/s each: about 1.5 s of data, then the source idles.
@@ -210,12 +207,7 @@ fn a_streaming_job_stops_at_a_savepoint_and_resumes_without_gap_or_duplicate() {
         err.contains("stopped at a savepoint; resume it with: st run --resume "),
         "{err}"
     );
-    let job_id = err
-        .split("st run --resume ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let job_id = resume_id(&err);
     let read_before = total_read(&first);
     assert!(
         read_before > 0 && read_before < 60_000,
@@ -292,6 +284,26 @@ fn same_ids(got: &[i64], want: &[i64], what: &str) {
     );
 }
 
+/// The ids a failure-free BATCH run of `file_job(rows)` writes: what every other run of it must
+/// leave in its files.
+fn reference_ids(dir: &Path, conf: &Path, rows: u64) -> Vec<i64> {
+    let reference = dir.join("reference");
+    let job = file_job(dir, &reference, rows, 0, "");
+    let out = run(conf, &job, &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    ids_in(&reference)
+}
+
+/// The job id in `st run`'s "resume it with: st run --resume ID ..." line.
+fn resume_id(stderr: &str) -> String {
+    stderr
+        .split("st run --resume ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job id to resume in:\n{stderr}"))
+        .to_string()
+}
+
 /// FakeSource (deterministic) → optional transform → LocalFile csv under `out`.
 fn file_job(dir: &Path, out: &Path, rows: u64, rate: u64, transform: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(out).unwrap();
@@ -327,11 +339,7 @@ fn a_failure_mid_stream_leaves_every_id_in_the_files_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
     // The reference: the same deterministic rows without a failure.
-    let reference = dir.path().join("reference");
-    let job = file_job(dir.path(), &reference, 500_000, 0, "");
-    let out = run(&conf, &job, &[]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    let want = ids_in(&reference);
+    let want = reference_ids(dir.path(), &conf, 500_000);
     assert_eq!(want.len(), 1_000_000);
 
     let marker = dir.path().join("markers");
@@ -377,10 +385,7 @@ fn moments(n: usize) -> (u64, Vec<u64>) {
 fn a_savepoint_resumes_at_a_lower_parallelism_without_losing_a_split() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
-    let reference = dir.path().join("reference");
-    let job = file_job(dir.path(), &reference, 100_000, 0, "");
-    assert!(run(&conf, &job, &[]).status.success());
-    let want = ids_in(&reference);
+    let want = reference_ids(dir.path(), &conf, 100_000);
 
     // Two readers at 50,000 rows/s each: a savepoint about a third of the way in.
     let out = dir.path().join("lowered");
@@ -389,12 +394,7 @@ fn a_savepoint_resumes_at_a_lower_parallelism_without_losing_a_split() {
     std::thread::sleep(Duration::from_millis(700));
     let (code, _, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
-    let id = err
-        .split("st run --resume ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let id = resume_id(&err);
     // The same job with one reader: the other's splits must go on being read.
     let one = dir.path().join("one-reader.conf");
     let two = std::fs::read_to_string(&job).unwrap();
@@ -435,10 +435,7 @@ fn resuming_a_finished_job_runs_nothing() {
 fn kill_9_five_times_then_resume_commits_every_id_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let conf = engine_config(dir.path());
-    let reference = dir.path().join("reference");
-    let job = file_job(dir.path(), &reference, 200_000, 0, "");
-    assert!(run(&conf, &job, &[]).status.success());
-    let want = ids_in(&reference);
+    let want = reference_ids(dir.path(), &conf, 200_000);
 
     let out_dir = dir.path().join("killed");
     // About 2 s of data at 100,000 rows/s per reader.
@@ -636,12 +633,7 @@ fn checkpoints_on_a_real_s3_server_survive_a_savepoint_and_resume() {
     std::thread::sleep(Duration::from_millis(600));
     let (code, first, err) = interrupt(child, stderr);
     assert_eq!(code, 130, "{err}");
-    let job_id = err
-        .split("st run --resume ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let job_id = resume_id(&err);
     // The savepoint is in the bucket, under namespace/cluster/job/pipeline/checkpoint.
     let pipeline = data.join(format!("checkpoints/strait/checkpoints/local/{job_id}/0"));
     let kept: Vec<_> = std::fs::read_dir(&pipeline)
