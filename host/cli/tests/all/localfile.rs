@@ -247,28 +247,32 @@ fn ids_and_files(dir: &Path) -> (Vec<i64>, usize) {
 
 #[test]
 fn a_large_file_is_read_in_ranges_by_every_reader_and_each_row_once() {
-    for quoted in [false, true] {
+    // (format, a quoted line break in the middle, ranges expected)
+    for (format, quoted, cut) in [
+        ("csv", false, true),
+        ("csv", true, false),
+        ("text", false, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("in")).unwrap();
         std::fs::create_dir_all(dir.path().join("out")).unwrap();
         let rows = big_csv(&dir.path().join("in/big.csv"), quoted);
-        let out = run_job(
-            dir.path(),
-            r#"
+        let job = r#"
 env { parallelism = 2 }
-source { LocalFile { path = "DIR/in", file_format_type = csv, skip_header_row_number = 1, schema = { fields { id = bigint, pad = string } }, sandbox { dirs = [ "DIR/in" ] } } }
+source { LocalFile { path = "DIR/in", file_format_type = FORMAT, field_delimiter = ",", skip_header_row_number = 1, schema = { fields { id = bigint, pad = string } }, sandbox { dirs = [ "DIR/in" ] } } }
 sink { LocalFile { path = "DIR/out", sandbox { dirs = [ { path = "DIR/out", mode = rw } ] } } }
-"#,
-        );
+"#;
+        let out = run_job(dir.path(), &job.replace("FORMAT", format));
         let (_, stderr) = text(&out);
         assert!(out.status.success(), "{stderr}");
         let (ids, files) = ids_and_files(&dir.path().join("out"));
         assert_eq!(
             ids,
             (0..rows as i64).collect::<Vec<_>>(),
-            "quoted: {quoted}"
+            "{format}, quoted: {quoted}"
         );
-        // Clean csv is cut between the two readers; a quoted line break keeps it whole.
-        assert_eq!(files, if quoted { 1 } else { 2 }, "quoted: {quoted}");
+        // Clean csv and text are cut between the two readers; a quoted line break keeps a
+        // csv file whole.
+        assert_eq!(files, if cut { 2 } else { 1 }, "{format}, quoted: {quoted}");
     }
 }
