@@ -7,7 +7,7 @@ use st_core::{Batch, DataType, OptionSpec, OptionType, PluginInfo, PluginKind, T
 use st_world::conv;
 use st_world::types as wit;
 use wasmtime::Store;
-use wasmtime::component::ResourceAny;
+use wasmtime::component::{InstancePre, ResourceAny};
 
 use crate::state::Interrupted;
 use crate::state::TaskState;
@@ -271,6 +271,31 @@ enum Bindings {
     Sink(st_world::sink::SinkPlugin),
 }
 
+/// Instantiates a component in `store` through the bindings of the world of `kind`.
+async fn bindings(
+    kind: PluginKind,
+    pre: &InstancePre<TaskState>,
+    store: &mut Store<TaskState>,
+) -> wasmtime::Result<Bindings> {
+    Ok(match kind {
+        PluginKind::Source => Bindings::Source(
+            st_world::source::SourcePluginPre::new(pre.clone())?
+                .instantiate_async(store)
+                .await?,
+        ),
+        PluginKind::Transform => Bindings::Transform(
+            st_world::transform::TransformPluginPre::new(pre.clone())?
+                .instantiate_async(store)
+                .await?,
+        ),
+        PluginKind::Sink => Bindings::Sink(
+            st_world::sink::SinkPluginPre::new(pre.clone())?
+                .instantiate_async(store)
+                .await?,
+        ),
+    })
+}
+
 async fn instantiate(
     rt: &Runtime,
     plugin: &Arc<Plugin>,
@@ -278,47 +303,16 @@ async fn instantiate(
     ctx: &TaskContext,
 ) -> Result<(Sandbox, Bindings), RuntimeError> {
     let mut store = rt.store(plugin, task, &ctx.sandbox, &ctx.cancel)?;
-    let trap = |e: wasmtime::Error, store: Store<TaskState>| {
-        Sandbox {
-            store,
-            plugin: plugin.clone(),
-            task: task.to_string(),
-        }
-        .trap(&e)
+    let b = bindings(plugin.info.kind, &plugin.pre, &mut store).await;
+    let sb = Sandbox {
+        store,
+        plugin: plugin.clone(),
+        task: task.to_string(),
     };
-    let b = match plugin.info.kind {
-        PluginKind::Source => match st_world::source::SourcePluginPre::new(plugin.pre.clone()) {
-            Ok(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => Bindings::Source(b),
-                Err(e) => return Err(trap(e, store)),
-            },
-            Err(e) => return Err(trap(e, store)),
-        },
-        PluginKind::Transform => {
-            match st_world::transform::TransformPluginPre::new(plugin.pre.clone()) {
-                Ok(pre) => match pre.instantiate_async(&mut store).await {
-                    Ok(b) => Bindings::Transform(b),
-                    Err(e) => return Err(trap(e, store)),
-                },
-                Err(e) => return Err(trap(e, store)),
-            }
-        }
-        PluginKind::Sink => match st_world::sink::SinkPluginPre::new(plugin.pre.clone()) {
-            Ok(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => Bindings::Sink(b),
-                Err(e) => return Err(trap(e, store)),
-            },
-            Err(e) => return Err(trap(e, store)),
-        },
-    };
-    Ok((
-        Sandbox {
-            store,
-            plugin: plugin.clone(),
-            task: task.to_string(),
-        },
-        b,
-    ))
+    match b {
+        Ok(b) => Ok((sb, b)),
+        Err(e) => Err(sb.trap(&e)),
+    }
 }
 
 /// Instantiates a freshly compiled plugin and calls `describe()`.
@@ -348,36 +342,18 @@ pub(crate) async fn describe(
             format!("; the plugin wrote: {s}")
         }
     };
-    let info = match kind {
-        PluginKind::Source => {
-            let pre = st_world::source::SourcePluginPre::new(plugin.pre.clone())
-                .map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
-            b.strait_connector_source().call_describe(&mut store).await
-        }
-        PluginKind::Transform => {
-            let pre = st_world::transform::TransformPluginPre::new(plugin.pre.clone())
-                .map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+    // `plugin.info` is what this call learns: the kind comes from the component's exports.
+    let b = bindings(kind, &plugin.pre, &mut store)
+        .await
+        .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
+    let info = match b {
+        Bindings::Source(b) => b.strait_connector_source().call_describe(&mut store).await,
+        Bindings::Transform(b) => {
             b.strait_connector_transform()
                 .call_describe(&mut store)
                 .await
         }
-        PluginKind::Sink => {
-            let pre = st_world::sink::SinkPluginPre::new(plugin.pre.clone())
-                .map_err(|e| load_err(format!("{e:#}")))?;
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
-            b.strait_connector_sink().call_describe(&mut store).await
-        }
+        Bindings::Sink(b) => b.strait_connector_sink().call_describe(&mut store).await,
     };
     match info {
         Ok(i) => Ok(info_from_wit(i)),
