@@ -233,17 +233,15 @@ pub fn load_str(
                 .iter()
                 .filter(|p: &&PluginConfig| p.kind == kind)
                 .count();
-            push_plugin(
-                &mut plugins,
-                &mut errors,
-                file,
+            let found = FoundPlugin {
                 kind,
                 index,
-                &block.name,
-                block.line,
-                block.body.clone(),
+                name: &block.name,
+                line: block.line,
+                body: block.body.clone(),
                 options,
-            );
+            };
+            push_plugin(&mut plugins, &mut errors, file, found);
         }
     }
     // JSON configs (and HOCON written the same way) give sections as lists of objects
@@ -272,17 +270,15 @@ pub fn load_str(
                 ));
                 continue;
             }
-            push_plugin(
-                &mut plugins,
-                &mut errors,
-                file,
+            let found = FoundPlugin {
                 kind,
                 index,
-                &name,
+                name: &name,
                 line,
-                0..text.len(),
-                item.clone(),
-            );
+                body: 0..text.len(),
+                options: item.clone(),
+            };
+            push_plugin(&mut plugins, &mut errors, file, found);
         }
     }
     plugins.sort_by_key(|p| match p.kind {
@@ -331,21 +327,32 @@ pub fn load_str(
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site each, all values at hand"
-)]
+/// A plugin block as found in a job config, before its options are read.
+struct FoundPlugin<'a> {
+    kind: PluginKind,
+    /// Its place among the blocks of its kind.
+    index: usize,
+    name: &'a str,
+    line: usize,
+    /// Where its text is, to find its options' lines.
+    body: std::ops::Range<usize>,
+    options: Json,
+}
+
 fn push_plugin(
     plugins: &mut Vec<PluginConfig>,
     errors: &mut Vec<ConfigError>,
     file: &str,
-    kind: PluginKind,
-    index: usize,
-    name: &str,
-    line: usize,
-    body: std::ops::Range<usize>,
-    options: Json,
+    found: FoundPlugin<'_>,
 ) {
+    let FoundPlugin {
+        kind,
+        index,
+        name,
+        line,
+        body,
+        options,
+    } = found;
     let path = format!("{kind}[{index}]({name})");
     let Json::Object(mut options) = options else {
         errors.push(ConfigError {
