@@ -79,6 +79,11 @@ fn subtask_key(index: u32) -> String {
     format!("subtask/{index}")
 }
 
+/// The subtask a task key of `subtask_key` names.
+fn subtask_index(key: &str) -> Option<u32> {
+    key.strip_prefix("subtask/")?.parse().ok()
+}
+
 /// Fits a checkpoint taken at another parallelism: the readers' splits of subtasks the job no
 /// longer runs go to subtask `index % parallelism` (a higher parallelism needs nothing: the new
 /// subtasks start with no splits).
@@ -93,7 +98,7 @@ fn rescale(plan: &mut RestorePlan, job: &PreparedJob, p: usize) {
     let gone: Vec<u32> = plan
         .tasks
         .keys()
-        .filter_map(|k| k.strip_prefix("subtask/")?.parse().ok())
+        .filter_map(|k| subtask_index(k))
         .filter(|&i| i >= par)
         .collect();
     for i in gone {

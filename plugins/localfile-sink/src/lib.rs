@@ -197,13 +197,15 @@ struct Layout {
     /// The fields written, in order.
     cols: Vec<usize>,
     quoting: Quoting,
-    field_delimiter: String,
-    row_delimiter: String,
 }
 
 pub struct Writer {
-    config: Config,
+    /// Shared so a batch can read it while the writer starts and finishes files.
+    config: std::rc::Rc<Config>,
     layouts: Vec<std::rc::Rc<Layout>>,
+    /// Column texts and the text of the rows, kept from batch to batch.
+    texts: Vec<ColumnText>,
+    out: Vec<u8>,
     job_id: String,
     subtask: u32,
     /// Files started by this writer so far, across restores (the writer's state): names never
@@ -503,23 +505,25 @@ impl SinkWriter for Writer {
             types,
             cols,
             quoting,
-            field_delimiter: fd,
-            row_delimiter: rd,
         } = &*layout;
-        let format = self.config.format;
+        let config = self.config.clone();
+        let (format, fd, rd) = (
+            config.format,
+            &config.field_delimiter,
+            &config.row_delimiter,
+        );
         // Text and csv: each column formatted a type at a time, then rows put together.
-        let mut texts: Vec<ColumnText> = Vec::new();
+        let mut texts = std::mem::take(&mut self.texts);
+        let mut out = std::mem::take(&mut self.out);
         if format != Format::Json {
-            for (k, &c) in cols.iter().enumerate() {
-                let mut text = ColumnText::default();
+            texts.resize_with(cols.len(), ColumnText::default);
+            for ((k, &c), text) in cols.iter().enumerate().zip(&mut texts) {
                 text.fill(&batch.columns[c], &types[c], batch.num_rows);
                 if format == Format::Csv && quoting.check[k] {
                     text.quote(&quoting.special);
                 }
-                texts.push(text);
             }
         }
-        let mut out = Vec::with_capacity(1 << 16);
         // The table's open file, out of the map while the batch is written.
         let mut file = self.open.remove(&table);
         let mut i = 0;
@@ -573,6 +577,7 @@ impl SinkWriter for Writer {
         if let Some(f) = file {
             self.open.insert(table, f);
         }
+        (self.texts, self.out) = (texts, out);
         Ok(())
     }
 
@@ -729,14 +734,14 @@ impl Sink for LocalFile {
                     ),
                     types,
                     cols,
-                    field_delimiter: config.field_delimiter.clone(),
-                    row_delimiter: config.row_delimiter.clone(),
                 })
             })
             .collect();
         Ok(Writer {
-            config,
+            config: std::rc::Rc::new(config),
             layouts,
+            texts: Vec::new(),
+            out: Vec::new(),
             job_id: ctx.job_id.clone(),
             subtask: ctx.subtask,
             seq,

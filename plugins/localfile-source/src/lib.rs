@@ -180,8 +180,11 @@ impl FileSplit {
             end: None,
             unaligned: false,
         };
+        if c.gzip || readers < 2 {
+            return Ok(vec![whole(path)]);
+        }
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-        if c.gzip || readers < 2 || len < 2 * ranges::MIN_RANGE {
+        if len < 2 * ranges::MIN_RANGE {
             return Ok(vec![whole(path)]);
         }
         let csv = c.format == Format::Csv && !c.whole_line;
@@ -251,14 +254,12 @@ impl Source for LocalFile {
     fn reader(options: &Options, _ctx: &TaskContext, restored: Vec<Split>) -> Result<Reader> {
         let c = config(options)?;
         let types = c.table.row_type();
-        let whole_line = c.whole_line;
         let mut r = Reader {
             c,
             types,
             splits: VecDeque::new(),
             open: None,
             no_more: false,
-            whole_line,
         };
         r.add_splits(restored)?;
         Ok(r)
@@ -299,8 +300,6 @@ pub struct Reader {
     splits: VecDeque<FileSplit>,
     open: Option<Open>,
     no_more: bool,
-    /// No schema: each line is one `content` value.
-    whole_line: bool,
 }
 
 impl Reader {
@@ -328,7 +327,7 @@ impl Reader {
                     .map_err(|e| Error::retriable(format!("cannot seek in {}: {e}", split.path)))?;
                 Box::new(f)
             };
-            self.open = Some(if self.c.format == Format::Csv && !self.whole_line {
+            self.open = Some(if self.c.format == Format::Csv && !self.c.whole_line {
                 // One parser over the file: quoted fields may hold delimiters and newlines.
                 Open::Csv(Box::new(records::Records::new(
                     input,
@@ -395,7 +394,7 @@ impl Reader {
                         split.skip -= 1;
                         continue;
                     }
-                    if self.whole_line {
+                    if self.c.whole_line {
                         vec![Value::String(text.to_string())]
                     } else if self.c.format == Format::Json {
                         let obj: Json =
