@@ -106,3 +106,25 @@ fn plugin_inspect_shows_transform_options() {
         assert!(stdout.contains(doc), "{name} lacks doc `{doc}`: {stdout}");
     }
 }
+
+#[test]
+fn the_perfmap_profiler_names_plugin_functions_for_perf() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_st"))
+        .arg("run")
+        .arg("conf/examples/fake_to_console.conf")
+        .env("ST_WASM_PROFILER", "perfmap")
+        .current_dir(crate::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run st");
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&map).unwrap_or_default();
+    let _ = std::fs::remove_file(&map);
+    assert!(
+        text.contains("wasm["),
+        "no plugin functions in {}",
+        map.display()
+    );
+}
