@@ -43,6 +43,7 @@ struct EngineSection {
     component_cache_dir: Option<PathBuf>,
     plugin_dirs: Option<Vec<PathBuf>>,
     sandbox: Option<SandboxDefaults>,
+    read_ahead: Option<ReadAhead>,
     checkpoint: Option<CheckpointConfig>,
     // SeaTunnel keys accepted for compatibility; cluster issues give them meaning.
     history_job_expire_minutes: Option<u64>,
@@ -52,6 +53,18 @@ struct EngineSection {
     print_job_metrics_info_interval: Option<u64>,
     job_metrics_backup_interval: Option<u64>,
     slot_service: Option<SlotService>,
+}
+
+/// `seatunnel.engine.read-ahead`: whether a subtask's reader reads its next batch on a thread
+/// of its own while the transforms and writers work on the last one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadAhead {
+    /// When reading and writing a batch both take long enough to pay for the hand-over.
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 /// `seatunnel.engine.slot-service`.
@@ -186,6 +199,7 @@ pub struct EngineConfig {
     /// Directories searched for `NAME.wasm` when a job names a plugin that is not built in.
     pub plugin_dirs: Vec<PathBuf>,
     pub sandbox: SandboxDefaults,
+    pub read_ahead: ReadAhead,
     pub checkpoint: CheckpointConfig,
     pub history_job_expire_minutes: u64,
     pub backup_count: u32,
@@ -202,6 +216,7 @@ impl Default for EngineConfig {
             component_cache_dir: default_cache_dir(),
             plugin_dirs: Vec::new(),
             sandbox: SandboxDefaults::default(),
+            read_ahead: ReadAhead::default(),
             checkpoint: CheckpointConfig::default(),
             history_job_expire_minutes: 1440,
             backup_count: 1,
@@ -314,6 +329,9 @@ impl EngineConfig {
             }
             config.sandbox = s;
         }
+        if let Some(r) = e.read_ahead {
+            config.read_ahead = r;
+        }
         if let Some(c) = e.checkpoint {
             config.checkpoint = c;
         }
@@ -422,5 +440,22 @@ mod tests {
         assert!(e.to_string().contains("keep one"), "{e}");
         let e = parse("seatunnel:\n  engine:\n    sandbox:\n      max-memory-mb: 0\n").unwrap_err();
         assert!(e.to_string().contains("max-memory-mb"), "{e}");
+    }
+
+    #[test]
+    fn read_ahead_takes_three_values() {
+        assert_eq!(parse("").unwrap().read_ahead, ReadAhead::Auto);
+        for (text, want) in [
+            ("auto", ReadAhead::Auto),
+            ("always", ReadAhead::Always),
+            ("never", ReadAhead::Never),
+        ] {
+            let c = parse(&format!("seatunnel:\n  engine:\n    read-ahead: {text}\n")).unwrap();
+            assert_eq!(c.read_ahead, want);
+        }
+        let e = parse("seatunnel:\n  engine:\n    read-ahead: sometimes\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("/etc/strait/st.yaml:3:"), "{msg}");
+        assert!(msg.contains("sometimes") && msg.contains("always"), "{msg}");
     }
 }

@@ -112,6 +112,9 @@ pub struct TaskMetrics {
     /// Instances recycled from their state because they neared their memory cap.
     #[serde(default)]
     pub recycled: u64,
+    /// Batches a reader read on its own thread while the chain worked.
+    #[serde(default)]
+    pub read_ahead: u64,
 }
 
 impl TaskMetrics {
@@ -123,6 +126,7 @@ impl TaskMetrics {
         self.peak_guest_memory = self.peak_guest_memory.max(m.peak_guest_memory);
         self.peak_memory.extend(m.peak_memory);
         self.recycled += m.recycled;
+        self.read_ahead += m.read_ahead;
     }
 }
 

@@ -26,6 +26,8 @@ pub struct JobReport {
     pub peak_memory: BTreeMap<String, u64>,
     /// Instances recycled near their memory cap.
     pub recycled: u64,
+    /// Batches readers read on their own threads while transforms and writers worked.
+    pub read_ahead: u64,
     /// How each plugin was loaded: (plugin path, from, time).
     pub loads: Vec<(String, LoadedFrom, Duration)>,
 }
@@ -43,6 +45,7 @@ impl JobReport {
             peak_guest_memory: 0,
             peak_memory: BTreeMap::new(),
             recycled: 0,
+            read_ahead: 0,
             loads: Vec::new(),
         }
     }
@@ -61,6 +64,7 @@ impl JobReport {
             *e = (*e).max(*b);
         }
         self.recycled += m.recycled;
+        self.read_ahead += m.read_ahead;
     }
 
     pub fn total_read(&self) -> u64 {
@@ -131,6 +135,9 @@ impl fmt::Display for JobReport {
         }
         if self.recycled > 0 {
             writeln!(f, "{:<26}: {}", "Recycled Instances", self.recycled)?;
+        }
+        if self.read_ahead > 0 {
+            writeln!(f, "{:<26}: {}", "Batches Read Ahead", self.read_ahead)?;
         }
         for (path, from, took) in &self.loads {
             writeln!(

@@ -1,13 +1,19 @@
 //! One fused subtask of a pipeline: its readers, the pipeline's transforms and writers, run on
 //! one task. Between two batches it handles the coordinator's commands (splits, barriers,
 //! checkpoint completions, finish, cancel); otherwise it reads a batch from each reader and
-//! pushes it through the fused chain before reading more, so nothing is in flight inside the
-//! subtask when it takes a snapshot.
+//! pushes it through the fused chain.
+//!
+//! When both reading a batch and pushing one through the chain take long enough to be worth
+//! a hand-over between threads, the reader reads its next batch on a thread of its own while
+//! the chain works (each instance has its own store, so the two can run at once). Before any
+//! command is handled, that read is awaited and its batch pushed through the chain, so nothing
+//! is in flight inside the subtask when it takes a snapshot.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use st_checkpoint::{Kind, TaskSnapshot};
+use st_conf::ReadAhead;
 use st_core::{Batch, PluginKind};
 use st_runtime::{
     PollStatus, ReaderInstance, Runtime, RuntimeError, SandboxSpec, SinkWriterInstance, Split,
@@ -28,14 +34,48 @@ enum Phase {
     Done,
 }
 
+type Polled = Result<(Option<Batch>, PollStatus), RuntimeError>;
+
+/// Reading ahead pays when reading a batch and pushing one each take at least this long: a
+/// hand-over between threads costs some tens of microseconds.
+const WORTH_OVERLAPPING: Duration = Duration::from_micros(250);
+
+/// A moving average of how long something takes per batch.
+#[derive(Default, Clone, Copy)]
+struct Took(Duration);
+
+impl Took {
+    fn add(&mut self, d: Duration) {
+        self.0 = if self.0.is_zero() {
+            d
+        } else {
+            (self.0 * 7 + d) / 8
+        };
+    }
+}
+
+/// A reader's poll running on its own thread; dropped with the subtask, which then no longer
+/// waits for it.
+struct Ahead(tokio::task::JoinHandle<(ReaderInstance, Polled, Duration)>);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct ReaderSlot {
     node: usize,
-    reader: ReaderInstance,
+    /// Away while `ahead` polls it.
+    reader: Option<ReaderInstance>,
+    ahead: Option<Ahead>,
     finished: bool,
     /// The enumerator said no more splits will come (told again to a recycled reader).
     no_more: bool,
     rows: u64,
     started: Instant,
+    reading: Took,
+    pushing: Took,
 }
 
 /// What every part of a subtask reads and never changes.
@@ -88,7 +128,7 @@ async fn recycle_reader(
 ) -> Result<(), RuntimeError> {
     let node = &env.job.nodes[slot.node];
     let ctx = env.ctx(slot.node);
-    let state = slot.reader.snapshot_state(0).await?;
+    let state = slot.instance()?.snapshot_state(0).await?;
     let mut fresh = env
         .rt
         .reader(&node.plugin, &node.options, &ctx, &state, &node.out_tables)
@@ -96,7 +136,7 @@ async fn recycle_reader(
     if slot.no_more {
         fresh.no_more_splits().await?;
     }
-    let old = std::mem::replace(&mut slot.reader, fresh);
+    let old = std::mem::replace(slot.instance()?, fresh);
     metrics
         .peak_memory
         .push((ctx.task_id(), old.peak_memory() as u64));
@@ -107,6 +147,72 @@ async fn recycle_reader(
         "recycled a reader near its memory cap"
     );
     Ok(())
+}
+
+impl ReaderSlot {
+    fn instance(&mut self) -> Result<&mut ReaderInstance, RuntimeError> {
+        self.reader.as_mut().ok_or_else(|| {
+            RuntimeError::Host("a reader was called while it was reading ahead".into())
+        })
+    }
+
+    /// The next batch: the one read ahead, or one read now.
+    async fn next(&mut self) -> Polled {
+        let Some(mut ahead) = self.ahead.take() else {
+            let t = Instant::now();
+            let polled = self.instance()?.poll_next(BATCH_ROWS).await;
+            self.reading.add(t.elapsed());
+            return polled;
+        };
+        let (reader, polled, took) = (&mut ahead.0)
+            .await
+            .map_err(|e| RuntimeError::Host(format!("a reader's thread ended abnormally: {e}")))?;
+        self.reader = Some(reader);
+        self.reading.add(took);
+        polled
+    }
+
+    /// Whether to read the next batch beside the chain: st.yaml's `read-ahead`, and with
+    /// `auto`, whether it would pay.
+    fn overlaps(&self, mode: ReadAhead) -> bool {
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        match mode {
+            ReadAhead::Always => true,
+            ReadAhead::Never => false,
+            ReadAhead::Auto => {
+                let cores = *CORES
+                    .get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                cores > 1 && self.reading.0.min(self.pushing.0) >= WORTH_OVERLAPPING
+            }
+        }
+    }
+
+    /// Starts reading the next batch on a thread of its own. (A task spawned from a worker
+    /// waits in that worker's next-task slot, which other workers do not steal from, until
+    /// the subtask yields: it would not run beside the chain.)
+    fn read_ahead(&mut self) {
+        if let Some(mut reader) = self.reader.take() {
+            let tokio = tokio::runtime::Handle::current();
+            self.ahead = Some(Ahead(tokio::task::spawn_blocking(move || {
+                let t = Instant::now();
+                let polled = tokio.block_on(reader.poll_next(BATCH_ROWS));
+                (reader, polled, t.elapsed())
+            })));
+        }
+    }
+
+    fn peak_memory(&self) -> u64 {
+        self.reader.as_ref().map_or(0, |r| r.peak_memory() as u64)
+    }
+}
+
+/// How [`Subtask::read`] reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    /// Every unfinished reader, each reading its next batch ahead.
+    Ahead,
+    /// Only the readers reading ahead, to have their batches through the chain.
+    Settle,
 }
 
 fn split_bytes(s: &Split) -> Vec<u8> {
@@ -174,6 +280,13 @@ pub(crate) async fn run(
         while let Ok(c) = cmds.try_recv() {
             pending.push(c);
         }
+        if pending.iter().any(|c| matches!(c, Command::Cancel)) {
+            // Not waiting for a read in flight: it may be the very call being cancelled.
+            return Err(RuntimeError::Host("cancelled".into()));
+        }
+        if !pending.is_empty() {
+            subtask.read(Read::Settle).await?;
+        }
         for cmd in pending {
             subtask.handle(cmd, events, &mut phase).await?;
             if let Phase::Done = phase {
@@ -183,7 +296,7 @@ pub(crate) async fn run(
         if let Phase::Waiting = phase {
             continue;
         }
-        idle = !subtask.read_once().await?;
+        idle = !subtask.read(Read::Ahead).await?;
         if job.bounded && subtask.readers.iter().all(|r| r.finished && r.no_more) {
             let _ = events.send(Event::Drained {
                 task: subtask.task.clone(),
@@ -227,11 +340,14 @@ impl<'a> Subtask<'a> {
                 .await?;
             readers.push(ReaderSlot {
                 node: s,
-                reader,
+                reader: Some(reader),
+                ahead: None,
                 finished: false,
                 no_more: false,
                 rows: 0,
                 started: Instant::now(),
+                reading: Took::default(),
+                pushing: Took::default(),
             });
         }
         // Every node reachable from the sources, in the job's order.
@@ -307,14 +423,14 @@ impl<'a> Subtask<'a> {
                             data: s.data,
                         })
                         .collect();
-                    slot.reader.add_splits(&splits).await?;
+                    slot.instance()?.add_splits(&splits).await?;
                     slot.finished = false;
                 }
             }
             Command::NoMoreSplits { source } => {
                 if let Some(slot) = self.reader(source) {
                     slot.no_more = true;
-                    slot.reader.no_more_splits().await?;
+                    slot.instance()?.no_more_splits().await?;
                 }
             }
             Command::Barrier { id, kind } => {
@@ -330,7 +446,7 @@ impl<'a> Subtask<'a> {
             }
             Command::CheckpointComplete { id } => {
                 for r in &mut self.readers {
-                    r.reader.notify_checkpoint_complete(id).await?;
+                    r.instance()?.notify_checkpoint_complete(id).await?;
                 }
             }
             Command::Finish => {
@@ -352,7 +468,7 @@ impl<'a> Subtask<'a> {
         let job = self.env.job;
         let mut snapshot = TaskSnapshot::default();
         for r in &mut self.readers {
-            let splits = r.reader.snapshot_state(id).await?;
+            let splits = r.instance()?.snapshot_state(id).await?;
             snapshot.states.insert(
                 job.nodes[r.node].path.clone(),
                 splits.iter().map(split_bytes).collect(),
@@ -381,7 +497,7 @@ impl<'a> Subtask<'a> {
         for r in &self.readers {
             metrics
                 .peak_memory
-                .push((env.ctx(r.node).task_id(), r.reader.peak_memory() as u64));
+                .push((env.ctx(r.node).task_id(), r.peak_memory()));
         }
         for (n, t) in &self.chain.transforms {
             metrics
@@ -401,20 +517,31 @@ impl<'a> Subtask<'a> {
         Ok(metrics)
     }
 
-    /// Polls each unfinished reader once and pushes what it returns through the chain; false
-    /// when no reader had a batch.
-    async fn read_once(&mut self) -> Result<bool, RuntimeError> {
+    /// Takes a batch from each reader `how` says and pushes it through the chain; false when
+    /// no reader had a batch.
+    async fn read(&mut self, how: Read) -> Result<bool, RuntimeError> {
         let env = self.env;
         let mut progressed = false;
-        for slot in self.readers.iter_mut().filter(|r| !r.finished) {
-            let (batch, status) = slot.reader.poll_next(BATCH_ROWS).await?;
+        let chosen = |r: &ReaderSlot| match how {
+            Read::Ahead => !r.finished,
+            Read::Settle => r.ahead.is_some(),
+        };
+        for slot in self.readers.iter_mut().filter(|r| chosen(r)) {
+            let (batch, status) = slot.next().await?;
             if status == PollStatus::Finished {
                 slot.finished = true;
-            } else if env.recycle_at[slot.node].is_some_and(|limit| slot.reader.memory() >= limit) {
+            } else if env.recycle_at[slot.node]
+                .is_some_and(|limit| slot.instance().is_ok_and(|r| r.memory() >= limit))
+            {
                 recycle_reader(env, slot, &mut self.metrics).await?;
             }
             let Some(batch) = batch else { continue };
             progressed = true;
+            // A reader with nothing to give is polled again only on the next round.
+            if how == Read::Ahead && !slot.finished && slot.overlaps(env.rt.config().read_ahead) {
+                slot.read_ahead();
+                self.metrics.read_ahead += 1;
+            }
             if let Some(t) = env.job.nodes[slot.node]
                 .out_tables
                 .get(batch.table as usize)
@@ -423,9 +550,11 @@ impl<'a> Subtask<'a> {
             }
             self.metrics.bytes_read += batch.byte_size() as u64;
             slot.rows += batch.num_rows as u64;
+            let t = Instant::now();
             self.chain
                 .push(env, &mut self.metrics, slot.node, batch)
                 .await?;
+            slot.pushing.add(t.elapsed());
             if let Some(limit) = env.job.rows_per_second.filter(|l| *l > 0) {
                 let due = Duration::from_secs_f64(slot.rows as f64 / limit as f64);
                 let elapsed = slot.started.elapsed();

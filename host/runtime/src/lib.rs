@@ -49,6 +49,8 @@ pub struct RuntimeConfig {
     pub plugin_dirs: Vec<PathBuf>,
     /// Readers and transforms past this share (percent) of their memory cap are recycled.
     pub recycle_at_percent: u8,
+    /// Whether readers read their next batch beside the chain.
+    pub read_ahead: st_conf::ReadAhead,
 }
 
 impl Default for RuntimeConfig {
@@ -72,6 +74,7 @@ impl From<&st_conf::EngineConfig> for RuntimeConfig {
             pool_instances: c.sandbox.pool_instances,
             plugin_dirs: c.plugin_dirs.clone(),
             recycle_at_percent: c.sandbox.recycle_at_percent,
+            read_ahead: c.read_ahead,
         }
     }
 }

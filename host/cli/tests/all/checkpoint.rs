@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use crate::{root, sigint, text, wait_for_exit};
 
-/// A private engine config: its own component cache and checkpoint namespace.
+/// A private engine config: its own component cache and checkpoint namespace. Readers always
+/// read ahead, so every batch boundary a barrier meets has a read in flight to settle first.
 fn engine_config(dir: &Path) -> std::path::PathBuf {
     let conf = dir.join("st.yaml");
     std::fs::write(
         &conf,
         format!(
-            "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        type: localfile\n        plugin-config:\n          namespace: {}\n",
+            "seatunnel:\n  engine:\n    read-ahead: always\n    checkpoint:\n      storage:\n        type: localfile\n        plugin-config:\n          namespace: {}\n",
             dir.join("checkpoints").display()
         ),
     )
@@ -351,9 +352,10 @@ fn a_failure_mid_stream_leaves_every_id_in_the_files_exactly_once() {
     );
     let job = file_job(dir.path(), &failing, 500_000, 400_000, &fault);
     let out = run(&conf, &job, &[]);
-    let (_, stderr) = text(&out);
+    let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("restarting from checkpoint"), "{stderr}");
+    assert!(stdout.contains("Batches Read Ahead"), "{stdout}");
     same_ids(&ids_in(&failing), &want, "every id exactly once");
     assert!(
         !failing.join(".strait-tmp").exists(),
