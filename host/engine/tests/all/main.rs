@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+mod rescale;
+
 use st_engine::{Engine, JobError, JobReport};
 use st_runtime::{PluginSource, Runtime, RuntimeConfig};
 
