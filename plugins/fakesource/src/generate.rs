@@ -59,15 +59,17 @@ impl Rng {
     }
 
     /// Appends `n` random alphanumeric characters, ten from each 64-bit draw.
+    /// Appends `n` symbols, ten from each random number, written into place (no capacity
+    /// check per byte).
     fn alphanumeric(&mut self, n: usize, out: &mut Vec<u8>) {
-        let mut left = n;
-        while left > 0 {
+        let start = out.len();
+        out.resize(start + n, 0);
+        for chunk in out[start..].chunks_mut(10) {
             let mut x = self.u64();
-            for _ in 0..left.min(10) {
-                out.push(ALPHANUMERIC[(x & 63) as usize]);
+            for b in chunk {
+                *b = ALPHANUMERIC[(x & 63) as usize];
                 x >>= 6;
             }
-            left -= left.min(10);
         }
     }
 }
