@@ -154,7 +154,8 @@ pub struct SandboxDefaults {
     #[serde(default = "default_pool_instances")]
     pub pool_instances: u32,
     /// A reader or transform whose memory passes this share of its cap (percent) is recycled
-    /// from its restorable state at the next batch boundary; 0 turns recycling off.
+    /// from its restorable state at the next batch boundary, a sink writer at the next
+    /// checkpoint (which it asks for); 0 turns recycling off.
     #[serde(default = "default_recycle_percent")]
     pub recycle_at_percent: u8,
 }

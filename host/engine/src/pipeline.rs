@@ -353,6 +353,8 @@ async fn coordinate(
     let mut metrics = TaskMetrics::default();
     let mut savepoint_asked = false;
     let mut savepoint_deadline: Option<Instant> = None;
+    // A subtask waits for a checkpoint to replace a writer near its memory cap.
+    let mut checkpoint_wanted = false;
     // Enumerator snapshots of the checkpoint in flight, joined to the subtasks' at completion.
     let mut enumerator_states: Vec<(String, TaskSnapshot)> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -370,6 +372,9 @@ async fn coordinate(
                 }
                 Some(Event::Drained { .. }) => {
                     drained += 1;
+                }
+                Some(Event::WantCheckpoint { .. }) => {
+                    checkpoint_wanted = true;
                 }
                 Some(Event::Finished { metrics: m, .. }) => {
                     finished += 1;
@@ -407,6 +412,10 @@ async fn coordinate(
             {
                 ending = Some(Kind::Final);
                 actions.extend(coord.request(Kind::Final, now_ms()));
+            } else if checkpoint_wanted && !coord.busy() {
+                // (When one is in flight, the subtask may have passed its barrier already.)
+                checkpoint_wanted = false;
+                actions.extend(coord.request(Kind::Periodic, now_ms()));
             }
         }
         if savepoint_deadline.is_some_and(|d| Instant::now() > d) {

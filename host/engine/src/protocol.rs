@@ -86,6 +86,9 @@ pub enum Event {
     },
     /// Every reader of the subtask ran dry (BATCH); it waits for the final barrier.
     Drained { task: TaskId },
+    /// A writer of the subtask neared its memory cap: it is replaced at the next checkpoint,
+    /// which the subtask waits for without reading.
+    WantCheckpoint { task: TaskId },
     /// The subtask closed after `Finish`.
     Finished { task: TaskId, metrics: TaskMetrics },
     Failed {

@@ -99,6 +99,9 @@ impl Env<'_> {
 struct Chain {
     transforms: HashMap<usize, TransformInstance>,
     writers: Vec<(usize, SinkWriterInstance)>,
+    /// A writer passed its recycling threshold: what it wrote must go through a checkpoint
+    /// before a fresh instance can take over from its state.
+    full: bool,
     /// Rows written per table.
     written: BTreeMap<String, u64>,
 }
@@ -111,6 +114,8 @@ struct Subtask<'a> {
     metrics: TaskMetrics,
     /// Rows read per table.
     read: BTreeMap<String, u64>,
+    /// The coordinator was asked for a checkpoint to recycle a writer.
+    asked: bool,
 }
 
 /// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
@@ -266,6 +271,11 @@ pub(crate) async fn run(
                 Some(c) => pending.push(c),
                 None => return Ok(()),
             },
+            // A writer waits for a checkpoint to be recycled: no more rows until then.
+            Phase::Running if subtask.chain.full => match cmds.recv().await {
+                Some(c) => pending.push(c),
+                None => return Ok(()),
+            },
             Phase::Running if idle => {
                 tokio::select! {
                     cmd = cmds.recv() => match cmd {
@@ -293,10 +303,13 @@ pub(crate) async fn run(
                 return Ok(());
             }
         }
-        if let Phase::Waiting = phase {
+        // (A batch settled above may have filled a writer too.)
+        subtask.ask_for_checkpoint_if_full(events);
+        if matches!(phase, Phase::Waiting) || subtask.chain.full {
             continue;
         }
         idle = !subtask.read(Read::Ahead).await?;
+        subtask.ask_for_checkpoint_if_full(events);
         if job.bounded && subtask.readers.iter().all(|r| r.finished && r.no_more) {
             let _ = events.send(Event::Drained {
                 task: subtask.task.clone(),
@@ -362,6 +375,7 @@ impl<'a> Subtask<'a> {
         let mut chain = Chain {
             transforms: HashMap::new(),
             writers: Vec::new(),
+            full: false,
             written: BTreeMap::new(),
         };
         for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
@@ -399,6 +413,7 @@ impl<'a> Subtask<'a> {
             chain,
             metrics: TaskMetrics::default(),
             read: BTreeMap::new(),
+            asked: false,
         })
     }
 
@@ -435,6 +450,9 @@ impl<'a> Subtask<'a> {
             }
             Command::Barrier { id, kind } => {
                 let snapshot = self.snapshot(id).await?;
+                if kind == Kind::Periodic && self.chain.full {
+                    self.recycle_writers(&snapshot).await?;
+                }
                 let _ = events.send(Event::Ack {
                     task: self.task.clone(),
                     id,
@@ -482,6 +500,50 @@ impl<'a> Subtask<'a> {
             snapshot.states.insert(path, w.snapshot_state(id).await?);
         }
         Ok(snapshot)
+    }
+
+    /// Replaces each writer past its recycling threshold by a fresh instance restored from the
+    /// state it has just put into `snapshot` (with its prepared commit, which the committer
+    /// commits when the checkpoint completes): the same restore as after a failure, without
+    /// the failure.
+    async fn recycle_writers(&mut self, snapshot: &TaskSnapshot) -> Result<(), RuntimeError> {
+        let env = self.env;
+        for (n, w) in &mut self.chain.writers {
+            if env.recycle_at[*n].is_none_or(|limit| w.peak_memory() < limit) {
+                continue;
+            }
+            let node = &env.job.nodes[*n];
+            let ctx = env.ctx(*n);
+            let states = snapshot.states.get(&node.path).cloned().unwrap_or_default();
+            let fresh = env
+                .rt
+                .sink_writer(&node.plugin, &node.options, &ctx, &node.in_tables, &states)
+                .await?;
+            let old = std::mem::replace(w, fresh);
+            self.metrics
+                .peak_memory
+                .push((ctx.task_id(), old.peak_memory() as u64));
+            self.metrics.recycled += 1;
+            tracing::info!(
+                task = ctx.task_id(),
+                memory = old.peak_memory(),
+                "recycled a writer near its memory cap"
+            );
+        }
+        self.chain.full = false;
+        self.asked = false;
+        Ok(())
+    }
+
+    /// Once a writer passed its recycling threshold, asks the coordinator (once) for the
+    /// checkpoint at which it is replaced.
+    fn ask_for_checkpoint_if_full(&mut self, events: &mpsc::UnboundedSender<Event>) {
+        if self.chain.full && !self.asked {
+            self.asked = true;
+            let _ = events.send(Event::WantCheckpoint {
+                task: self.task.clone(),
+            });
+        }
     }
 
     /// Closes the writers and gathers the subtask's metrics.
@@ -621,6 +683,8 @@ impl Chain {
                                     b.num_rows as u64;
                             }
                             w.write(b).await?;
+                            self.full |=
+                                env.recycle_at[to].is_some_and(|limit| w.peak_memory() >= limit);
                         }
                     }
                     PluginKind::Source => {}

@@ -780,7 +780,8 @@ impl SinkWriterInstance {
         self.sb.result(r)
     }
 
-    /// Peak linear memory of this instance, in bytes.
+    /// Peak linear memory of this instance, in bytes (wasm memory never shrinks, so this is
+    /// also its memory now).
     pub fn peak_memory(&self) -> usize {
         self.sb.store.data().peak_memory()
     }

@@ -2,11 +2,12 @@
 //! commits, like Assert) and fails once on purpose where `fail_in` says: `snapshot`,
 //! `prepare` (prepare-commit) or `commit`, after `after_rows` rows. "Once" is remembered by a
 //! marker file in the granted `marker_dir`. At the end the committer checks that exactly
-//! `expect_rows` rows were committed.
+//! `expect_rows` rows were committed. With `leak_mb`, each writer leaks that many MiB per batch
+//! (`fail_in = none` then tests a writer recycled near its memory cap).
 
 use std::collections::HashSet;
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use st_sdk::{
     Batch, Describe, Error, OptionSpecs, OptionType, Options, Result, Sink, SinkCommitter,
     SinkWriter, TableSchema, TaskContext,
@@ -22,12 +23,13 @@ impl Describe for FaultSink {
             .required(
                 "fail_in",
                 OptionType::String,
-                "snapshot, prepare or commit.",
+                "snapshot, prepare, commit or none.",
             )
-            .required(
+            .optional(
                 "marker_dir",
                 OptionType::String,
-                "A granted directory that remembers the failure.",
+                Json::Null,
+                "A granted directory that remembers the failure (required unless fail_in is none).",
             )
             .required(
                 "expect_rows",
@@ -40,10 +42,19 @@ impl Describe for FaultSink {
                 json!(1),
                 "Rows written before the failure may happen.",
             )
+            .optional(
+                "leak_mb",
+                OptionType::Integer,
+                json!(0),
+                "MiB each writer leaks per batch it writes.",
+            )
     }
 }
 
 fn marker(options: &Options) -> Result<String> {
+    if options.string("fail_in")?.as_deref() == Some("none") {
+        return Ok(String::new());
+    }
     let dir: String = options.require("marker_dir")?;
     Ok(format!("{dir}/fault-sink-failed-once"))
 }
@@ -65,6 +76,7 @@ pub struct Writer {
     subtask: u32,
     rows: u64,
     total: u64,
+    leak_mb: usize,
 }
 
 impl Writer {
@@ -87,6 +99,9 @@ impl SinkWriter for Writer {
     fn write(&mut self, batch: Batch) -> Result<()> {
         self.rows += batch.num_rows as u64;
         self.total += batch.num_rows as u64;
+        if self.leak_mb > 0 {
+            std::hint::black_box(Vec::leak(vec![7u8; self.leak_mb << 20]));
+        }
         Ok(())
     }
 
@@ -158,6 +173,7 @@ impl Sink for FaultSink {
             subtask: ctx.subtask,
             rows: 0,
             total: 0,
+            leak_mb: options.i64("leak_mb")?.unwrap_or(0).max(0) as usize,
         })
     }
 

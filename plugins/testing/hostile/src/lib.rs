@@ -60,10 +60,11 @@ impl Source for Hostile {
         })
     }
 
-    fn enumerator(_: &Options, ctx: &TaskContext, _: Option<Vec<u8>>) -> Result<Enum> {
+    fn enumerator(_: &Options, ctx: &TaskContext, state: Option<Vec<u8>>) -> Result<Enum> {
         Ok(Enum {
             readers: ctx.parallelism,
-            done: false,
+            // Restored after the splits were handed out: their readers' states hold them.
+            done: state.is_some_and(|s| s == [1]),
         })
     }
 
@@ -107,7 +108,7 @@ impl SplitEnumerator for Enum {
         Ok(())
     }
     fn snapshot_state(&mut self, _: u64) -> Result<Vec<u8>> {
-        Ok(Vec::new())
+        Ok(vec![u8::from(self.done)])
     }
 }
 
