@@ -20,6 +20,7 @@ pub use st_core::{
 
 mod options;
 pub mod schema;
+mod tables;
 pub use options::{OptionSpecs, Options};
 
 #[doc(hidden)]
@@ -538,7 +539,7 @@ pub trait Transform: Describe + Sized + 'static {
 pub struct TransformExport<T>(PhantomData<T>);
 
 #[doc(hidden)]
-pub struct TransformerRes<T>(RefCell<T>);
+pub struct TransformerRes<T>(RefCell<tables::Tables<T>>);
 
 mod transform_impl {
     use super::*;
@@ -558,8 +559,7 @@ mod transform_impl {
             ctx: wit::TaskContext,
             inputs: Vec<wit::TableSchema>,
         ) -> Result<t::Transformer, wit::PluginError> {
-            let opts = super::options::<T>(&options)?;
-            let inner = T::create(&opts, &ctx.into(), schemas(inputs)?)?;
+            let inner = tables::Tables::<T>::create(&options, &ctx.into(), schemas(inputs)?)?;
             Ok(t::Transformer::new(TransformerRes(RefCell::new(inner))))
         }
 

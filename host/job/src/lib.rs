@@ -740,9 +740,17 @@ impl JobConfig {
     }
 }
 
+/// Options a transform takes besides its own, SeaTunnel's multi-table settings: which input
+/// tables it applies to (a regular expression over `database.table`; other tables pass
+/// through unchanged) and per-table option sets, each naming its table by `table_path`
+/// (`tablePath` is read too) and overriding the block's options for that table.
+pub const TABLE_MATCH_REGEX: &str = "table_match_regex";
+pub const TABLE_TRANSFORM: &str = "table_transform";
+
 /// Checks a plugin's options against its `describe()` and returns them normalized: every
-/// declared option under its declared (dotted) name, whether written flat or nested.
-/// Problems name the file, the line and the option's path.
+/// declared option under its declared (dotted) name, whether written flat or nested. A
+/// transform's `table_transform` entries are checked the same way, each with the block's
+/// options under it. Problems name the file, the line and the option's path.
 pub fn check_options(
     job: &JobConfig,
     plugin: usize,
@@ -750,7 +758,6 @@ pub fn check_options(
 ) -> Result<Map<String, Json>, Vec<ConfigError>> {
     let p = &job.plugins[plugin];
     let mut errors = Vec::new();
-    let mut out = Map::new();
     let problem = |path: &[String], message: String| ConfigError {
         file: job.file.clone(),
         line: Some(job.line_of(plugin, path)),
@@ -758,7 +765,126 @@ pub fn check_options(
         path: format!("{}.{}", p.path(), path.join(".")),
         message,
     };
-    // Unknown keys.
+    let mut base = p.options.clone();
+    let (regex, tables) = if info.kind == PluginKind::Transform {
+        (base.remove(TABLE_MATCH_REGEX), base.remove(TABLE_TRANSFORM))
+    } else {
+        (None, None)
+    };
+    let mut entries = Vec::new();
+    if let Some(list) = &tables {
+        let at = |i: usize| ConfigError {
+            path: format!("{}.{TABLE_TRANSFORM}.{i}", p.path()),
+            ..problem(&[TABLE_TRANSFORM.into()], String::new())
+        };
+        let Some(list) = list.as_array() else {
+            return Err(vec![problem(
+                &[TABLE_TRANSFORM.into()],
+                "expected a list of `{ table_path = ..., options }`".into(),
+            )]);
+        };
+        for (i, entry) in list.iter().enumerate() {
+            let Some(entry) = entry.as_object() else {
+                errors.push(ConfigError {
+                    message: "expected an object `{ table_path = ..., options }`".into(),
+                    ..at(i)
+                });
+                continue;
+            };
+            let mut own = entry.clone();
+            let path = own.remove("table_path").or_else(|| own.remove("tablePath"));
+            let Some(Json::String(path)) = path else {
+                errors.push(ConfigError {
+                    message: "missing `table_path`, the table this entry is for".into(),
+                    ..at(i)
+                });
+                continue;
+            };
+            // The entry's own options, then the block's under them.
+            let (mut checked, problems) = check_map(&own, info);
+            errors.extend(problems.into_iter().map(|(name, message)| ConfigError {
+                path: format!("{}.{TABLE_TRANSFORM}.{i}.{name}", p.path()),
+                ..problem(&[TABLE_TRANSFORM.into()], message)
+            }));
+            let mut merged = base.clone();
+            merged.extend(own);
+            for spec in info.options.iter().filter(|s| s.required) {
+                if lookup(&merged, &spec.name).is_none_or(|v| v.is_null()) {
+                    errors.push(ConfigError {
+                        message: format!(
+                            "the entry for {path} is missing required option `{}` ({})",
+                            spec.name, spec.doc
+                        ),
+                        ..at(i)
+                    });
+                }
+            }
+            checked.insert("table_path".into(), Json::String(path));
+            entries.push(Json::Object(checked));
+        }
+    }
+    if let Some(r) = &regex
+        && !r.is_string()
+    {
+        errors.push(problem(
+            &[TABLE_MATCH_REGEX.into()],
+            format!("expected a string, found {r}"),
+        ));
+    }
+    let (mut out, problems) = check_map(&base, info);
+    for (name, message) in problems {
+        errors.push(problem(&[name], message));
+    }
+    // With per-table option sets, the block's own options may be partial: a table that uses
+    // them finds out when the transform is created.
+    if tables.is_none() {
+        for spec in info.options.iter().filter(|s| s.required) {
+            if lookup(&base, &spec.name).is_none_or(|v| v.is_null()) {
+                errors.push(ConfigError {
+                    file: job.file.clone(),
+                    line: Some(p.line),
+                    col: None,
+                    path: p.path(),
+                    message: format!("missing required option `{}` ({})", spec.name, spec.doc),
+                });
+            }
+        }
+    }
+    if let Some(r) = regex {
+        out.insert(TABLE_MATCH_REGEX.into(), r);
+    }
+    if tables.is_some() {
+        out.insert(TABLE_TRANSFORM.into(), Json::Array(entries));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A declared option's value, written flat (`a.b`) or nested (`a { b = ... }`).
+fn lookup(map: &Map<String, Json>, name: &str) -> Option<Json> {
+    map.get(name).cloned().or_else(|| {
+        let mut cur = map;
+        let parts: Vec<&str> = name.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let v = cur.get(*part)?;
+            if i == parts.len() - 1 {
+                return Some(v.clone());
+            }
+            cur = v.as_object()?;
+        }
+        None
+    })
+}
+
+/// Checks one options object against the specs, without requiring anything: the normalized
+/// options, and (option name, message) for each unknown key and each value of the wrong type.
+fn check_map(
+    map: &Map<String, Json>,
+    info: &PluginInfo,
+) -> (Map<String, Json>, Vec<(String, String)>) {
     fn walk(prefix: &str, map: &Map<String, Json>, info: &PluginInfo, unknown: &mut Vec<String>) {
         for (k, v) in map {
             let full = if prefix.is_empty() {
@@ -779,8 +905,9 @@ pub fn check_options(
             unknown.push(full);
         }
     }
+    let mut problems = Vec::new();
     let mut unknown = Vec::new();
-    walk("", &p.options, info, &mut unknown);
+    walk("", map, info, &mut unknown);
     for u in unknown {
         let hint = info
             .options
@@ -790,56 +917,32 @@ pub fn check_options(
             .filter(|(d, _)| *d <= 3)
             .map(|(_, n)| format!("did you mean `{n}`? "))
             .unwrap_or_default();
-        let path: Vec<String> = vec![u.clone()];
-        errors.push(problem(
-            &path,
+        problems.push((
+            u,
             format!(
                 "unknown option for {}; {hint}(`st plugin inspect {}` lists its options)",
                 info.name, info.name
             ),
         ));
     }
+    let mut out = Map::new();
     for spec in &info.options {
-        let value = p.options.get(&spec.name).cloned().or_else(|| {
-            let mut cur = &p.options;
-            let parts: Vec<&str> = spec.name.split('.').collect();
-            for (i, part) in parts.iter().enumerate() {
-                let v = cur.get(*part)?;
-                if i == parts.len() - 1 {
-                    return Some(v.clone());
-                }
-                cur = v.as_object()?;
-            }
-            None
-        });
-        match value {
-            None | Some(Json::Null) if spec.required => {
-                errors.push(ConfigError {
-                    file: job.file.clone(),
-                    line: Some(p.line),
-                    col: None,
-                    path: p.path(),
-                    message: format!("missing required option `{}` ({})", spec.name, spec.doc),
-                });
-            }
+        match lookup(map, &spec.name) {
             None => {}
+            Some(v) if v.is_null() => {}
             Some(v) => {
                 if spec.option_type == OptionType::Any || spec.option_type.accepts(&v) {
                     out.insert(spec.name.clone(), v);
                 } else {
-                    errors.push(problem(
-                        std::slice::from_ref(&spec.name),
+                    problems.push((
+                        spec.name.clone(),
                         format!("expected {}, found {v}", describe_type(spec.option_type)),
                     ));
                 }
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, problems)
 }
 
 fn describe_type(t: OptionType) -> &'static str {
