@@ -395,6 +395,9 @@ impl Writer {
                     rule.name
                 )))
             };
+            if rule.field_type == Some(DataType::Null) && !v.is_null() {
+                return fail(format!("has type {}, expected null", t.types[*col]));
+            }
             for vr in &rule.values {
                 match vr.rule_type {
                     Some(RuleType::NotNull) if v.is_null() => {
@@ -570,8 +573,11 @@ impl Sink for Assert {
                         }
                         continue;
                     };
+                    // `field_type = "null"` (as SeaTunnel checks a null value's type) holds for
+                    // a field of any type whose every value is null: checked row by row.
                     if let Some(ft) = &rule.field_type
                         && *ft != t.columns[col].data_type
+                        && *ft != DataType::Null
                     {
                         return Err(Error::fatal(format!(
                             "Assert failed on table {}: field `{}` has type {}, expected {ft}",

@@ -40,7 +40,8 @@ pub enum E {
     Between(Box<E>, Box<E>, Box<E>, bool),
     Like(Box<E>, Box<E>, bool, bool),
     Case(Option<Box<E>>, Vec<(E, E)>, Option<Box<E>>),
-    Cast(Box<E>, DataType),
+    /// CAST, or TRY_CAST (true: a value that does not convert becomes NULL).
+    Cast(Box<E>, DataType, bool),
     Func(String, Vec<E>, Vec<DataType>),
 }
 
@@ -431,11 +432,18 @@ impl Ctx<'_> {
                 (E::Case(operand, whens, els), t)
             }
             X::Cast {
-                expr, data_type, ..
+                expr,
+                data_type,
+                kind,
+                ..
             } => {
                 let (x, _) = self.expr(expr)?;
                 let t = sql_type(data_type).map_err(|m| format!("{m}{}", at(e)))?;
-                (E::Cast(Box::new(x), t.clone()), t)
+                let lenient = matches!(
+                    kind,
+                    sqlparser::ast::CastKind::TryCast | sqlparser::ast::CastKind::SafeCast
+                );
+                (E::Cast(Box::new(x), t.clone(), lenient), t)
             }
             X::Trim {
                 trim_where,

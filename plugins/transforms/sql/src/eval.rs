@@ -142,6 +142,12 @@ pub fn coerce(v: Value, t: &DataType) -> Result<Value, String> {
                     })
                     .ok_or_else(|| fail(&v))?,
             ),
+            // An integer reads as yyyyMMdd, as SeaTunnel casts it.
+            Value::TinyInt(_) | Value::SmallInt(_) | Value::Int(_) | Value::BigInt(_) => {
+                let n = int(&v)?;
+                let text = format!("{:04}-{:02}-{:02}", n / 10_000, n / 100 % 100, n % 100);
+                Value::Date(st_sdk::parse_date(&text).ok_or_else(|| fail(&v))?)
+            }
             _ => return Err(fail(&v)),
         },
         DataType::Time => match &v {
@@ -150,6 +156,12 @@ pub fn coerce(v: Value, t: &DataType) -> Result<Value, String> {
                 Value::Time(m.rem_euclid(86_400_000_000) * 1000)
             }
             Value::String(s) => Value::Time(st_sdk::parse_time(s).ok_or_else(|| fail(&v))?),
+            // An integer reads as HHmmss.
+            Value::TinyInt(_) | Value::SmallInt(_) | Value::Int(_) | Value::BigInt(_) => {
+                let n = int(&v)?;
+                let text = format!("{:02}:{:02}:{:02}", n / 10_000, n / 100 % 100, n % 100);
+                Value::Time(st_sdk::parse_time(&text).ok_or_else(|| fail(&v))?)
+            }
             _ => return Err(fail(&v)),
         },
         DataType::Timestamp | DataType::TimestampTz => {
@@ -157,9 +169,11 @@ pub fn coerce(v: Value, t: &DataType) -> Result<Value, String> {
                 Value::Timestamp(m) | Value::TimestampTz(m) => *m,
                 Value::Date(d) => i64::from(*d) * 86_400_000_000,
                 Value::String(s) => st_sdk::parse_timestamp(s).ok_or_else(|| fail(&v))?,
-                Value::BigInt(_) | Value::Int(_) => {
-                    i64::try_from(int(&v)?).map_err(|_| fail(&v))?
-                }
+                // An integer is milliseconds since 1970-01-01 00:00 UTC.
+                Value::BigInt(_) | Value::Int(_) => i64::try_from(int(&v)?)
+                    .ok()
+                    .and_then(|ms| ms.checked_mul(1000))
+                    .ok_or_else(|| fail(&v))?,
                 _ => return Err(fail(&v)),
             };
             if *t == DataType::Timestamp {
@@ -457,11 +471,16 @@ impl Evaluator {
                 }
                 out
             }
-            E::Cast(x, t) => self
+            E::Cast(x, t, false) => self
                 .eval(x, input, sel)?
                 .into_iter()
                 .map(|v| coerce(v, t))
                 .collect::<Result<_, _>>()?,
+            E::Cast(x, t, true) => self
+                .eval(x, input, sel)?
+                .into_iter()
+                .map(|v| coerce(v, t).unwrap_or(Value::Null))
+                .collect(),
             E::Func(name, args, types) => {
                 let mut columns = args
                     .iter()

@@ -178,11 +178,12 @@ pub fn return_type(name: &str, args: &[DataType]) -> Result<DataType, String> {
             want(1, is_num, "a number")?;
             crate::compile::numeric_result(&args[0], &args[1]).unwrap_or(T::Double)
         }
+        // Of a float or double, SeaTunnel returns an INT.
         "CEIL" | "CEILING" | "FLOOR" => {
             arity(1, 1)?;
             want(0, is_num, "a number")?;
             match &args[0] {
-                T::Float | T::Double => T::Double,
+                T::Float | T::Double => T::Int,
                 T::Decimal { precision, .. } => T::Decimal {
                     precision: *precision,
                     scale: 0,
@@ -202,24 +203,27 @@ pub fn return_type(name: &str, args: &[DataType]) -> Result<DataType, String> {
         "CURRENT_DATE" => T::Date,
         "CURRENT_TIME" => T::Time,
         "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" => T::Timestamp,
+        // SeaTunnel's order: the date-time first, the unit last (DAY when left out).
         "DATEADD" | "TIMESTAMPADD" => {
-            arity(3, 3)?;
+            arity(2, 3)?;
+            want(0, is_time, "a date or timestamp")?;
             want(1, is_num, "a number")?;
-            want(2, is_time, "a date or timestamp")?;
-            match &args[2] {
+            match &args[0] {
                 T::Date => T::Date,
                 T::Time => T::Time,
                 _ => T::Timestamp,
             }
         }
         "DATEDIFF" | "TIMESTAMPDIFF" => {
-            arity(3, 3)?;
+            arity(2, 3)?;
+            want(0, is_time, "a date or timestamp")?;
+            want(1, is_time, "a date or timestamp")?;
             T::BigInt
         }
         "DATE_TRUNC" => {
             arity(2, 2)?;
-            want(1, is_time, "a date or timestamp")?;
-            if args[1] == T::Date {
+            want(0, is_time, "a date or timestamp")?;
+            if args[0] == T::Date {
                 T::Date
             } else {
                 T::Timestamp
@@ -245,7 +249,11 @@ pub fn return_type(name: &str, args: &[DataType]) -> Result<DataType, String> {
         "PARSEDATETIME" | "TO_DATE" => {
             arity(2, 2)?;
             want(0, is_text, "a string")?;
-            T::Timestamp
+            if name == "TO_DATE" {
+                T::Date
+            } else {
+                T::Timestamp
+            }
         }
         "IS_DATE" => {
             arity(2, 2)?;
@@ -772,7 +780,11 @@ pub fn call(
                 }
                 Value::Float(_) | Value::Double(_) => {
                     let f = float(&args[0])?;
-                    Value::Double(if up { f.ceil() } else { f.floor() })
+                    let r = if up { f.ceil() } else { f.floor() };
+                    if !(f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&r) {
+                        return Err(format!("{r} does not fit the INT that {name} returns"));
+                    }
+                    Value::Int(r as i32)
                 }
                 other => other.clone(),
             }
@@ -789,9 +801,9 @@ pub fn call(
             coerce(Value::Double(r), &types[0])?
         }
         "DATEADD" | "TIMESTAMPADD" => {
-            let unit = s(0).to_ascii_uppercase();
+            let unit = unit_arg(&args, 2)?;
             let n = int(&args[1])?;
-            let d = datetime(&args[2]).ok_or_else(|| format!("`{}` is not a date", args[2]))?;
+            let d = datetime(&args[0]).ok_or_else(|| format!("`{}` is not a date", args[0]))?;
             let shifted = match unit.as_str() {
                 "YEAR" | "YEARS" => d
                     .checked_add_months(chrono::Months::new((n * 12).unsigned_abs() as u32))
@@ -817,18 +829,17 @@ pub fn call(
                 other => return Err(format!("unknown date unit `{other}`")),
             }
             .ok_or("date out of range")?;
-            from_datetime(shifted, &types[2])
+            from_datetime(shifted, &types[0])
         }
         "DATEDIFF" | "TIMESTAMPDIFF" => {
-            let unit = s(0).to_ascii_uppercase();
-            let a = datetime(&args[1]).ok_or("not a date")?;
-            let b = datetime(&args[2]).ok_or("not a date")?;
+            let unit = unit_arg(&args, 2)?;
+            let a = datetime(&args[0]).ok_or("not a date")?;
+            let b = datetime(&args[1]).ok_or("not a date")?;
             let diff = b - a;
             Value::BigInt(match unit.as_str() {
-                "YEAR" | "YEARS" => i64::from(b.year() - a.year()),
-                "MONTH" | "MONTHS" => {
-                    i64::from((b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32)
-                }
+                // Whole years and months between the two dates, as a calendar period.
+                "YEAR" | "YEARS" => whole_months(a.date(), b.date()) / 12,
+                "MONTH" | "MONTHS" => whole_months(a.date(), b.date()),
                 "WEEK" | "WEEKS" => diff.num_weeks(),
                 "DAY" | "DAYS" => b.date().signed_duration_since(a.date()).num_days(),
                 "HOUR" | "HOURS" => diff.num_hours(),
@@ -839,8 +850,8 @@ pub fn call(
             })
         }
         "DATE_TRUNC" => {
-            let unit = s(0).to_ascii_uppercase();
-            let d = datetime(&args[1]).ok_or("not a date")?;
+            let unit = s(1).to_ascii_uppercase();
+            let d = datetime(&args[0]).ok_or("not a date")?;
             let date = d.date();
             let t = match unit.as_str() {
                 "YEAR" => {
@@ -855,7 +866,7 @@ pub fn call(
                 other => return Err(format!("unknown date unit `{other}`")),
             }
             .ok_or("date out of range")?;
-            from_datetime(t, &types[1])
+            from_datetime(t, &types[0])
         }
         "DAYNAME" => Value::String(
             datetime(&args[0])
@@ -872,18 +883,15 @@ pub fn call(
         "DAY_OF_MONTH" | "DAYOFMONTH" | "DAY" | "DAY_OF_WEEK" | "DAYOFWEEK" | "DAY_OF_YEAR"
         | "DAYOFYEAR" | "HOUR" | "MINUTE" | "MONTH" | "QUARTER" | "SECOND" | "WEEK" | "YEAR" => {
             let d = datetime(&args[0]).ok_or("not a date")?;
-            Value::Int(part(name, &d))
+            Value::Int(part(name, &d)?)
         }
         "EXTRACT" => {
             let d = datetime(&args[1]).ok_or("not a date")?;
-            Value::Int(part(&s(0), &d))
+            Value::Int(part(&s(0), &d)?)
         }
-        "FORMATDATETIME" => Value::String(
-            datetime(&args[0])
-                .ok_or("not a date")?
-                .format(&java_format(&s(1)))
-                .to_string(),
-        ),
+        "FORMATDATETIME" => {
+            Value::String(format_java(&datetime(&args[0]).ok_or("not a date")?, &s(1)))
+        }
         "PARSEDATETIME" | "TO_DATE" => {
             let f = java_format(&s(1));
             let d = NaiveDateTime::parse_from_str(&s(0), &f)
@@ -892,7 +900,7 @@ pub fn call(
                         .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
                 })
                 .map_err(|e| format!("`{}` does not match `{}`: {e}", s(0), s(1)))?;
-            from_datetime(d, &DataType::Timestamp)
+            from_datetime(d, &types_out(name))
         }
         "IS_DATE" => {
             let f = java_format(&s(1));
@@ -962,20 +970,78 @@ fn des_decrypt(key: &str, text: &str) -> Result<String, String> {
         .map_err(|_| "DES_DECRYPT: the result is not UTF-8 (wrong key?)".to_string())
 }
 
-fn part(unit: &str, d: &NaiveDateTime) -> i32 {
-    match unit.to_ascii_uppercase().as_str() {
+fn part(unit: &str, d: &NaiveDateTime) -> Result<i32, String> {
+    Ok(match unit.to_ascii_uppercase().as_str() {
         "YEAR" => d.year(),
         "MONTH" => d.month() as i32,
         "QUARTER" => (d.month() as i32 - 1) / 3 + 1,
-        "WEEK" => d.iso_week().week() as i32,
+        // The week of the year as the US counts it: weeks start on Sunday, week 1 holds
+        // January 1st.
+        "WEEK" => {
+            let jan1 = NaiveDate::from_ymd_opt(d.year(), 1, 1).ok_or("date out of range")?;
+            (d.ordinal() as i32 + jan1.weekday().num_days_from_sunday() as i32 - 1) / 7 + 1
+        }
         "DAY" | "DAY_OF_MONTH" | "DAYOFMONTH" => d.day() as i32,
-        "DAY_OF_WEEK" | "DAYOFWEEK" | "DOW" => d.weekday().number_from_sunday() as i32,
+        // 1 (Monday) to 7 (Sunday).
+        "DAY_OF_WEEK" | "DAYOFWEEK" | "DOW" => d.weekday().number_from_monday() as i32,
         "DAY_OF_YEAR" | "DAYOFYEAR" | "DOY" => d.ordinal() as i32,
         "HOUR" => d.hour() as i32,
         "MINUTE" => d.minute() as i32,
         "SECOND" => d.second() as i32,
-        _ => 0,
+        "MILLISECOND" => (d.nanosecond() % 1_000_000_000 / 1_000_000) as i32,
+        "MICROSECOND" => (d.nanosecond() % 1_000_000_000 / 1_000) as i32,
+        "NANOSECOND" => (d.nanosecond() % 1_000_000_000) as i32,
+        other => return Err(format!("unknown date-time field `{other}`")),
+    })
+}
+
+/// The unit argument at `i`, DAY when left out.
+fn unit_arg(args: &[Value], i: usize) -> Result<String, String> {
+    match args.get(i) {
+        None => Ok("DAY".into()),
+        Some(Value::String(u)) => Ok(u.to_ascii_uppercase()),
+        Some(other) => Err(format!(
+            "the unit must be a string such as 'DAY', found {other}"
+        )),
     }
+}
+
+/// Whole calendar months from `a` to `b` (negative when `b` is earlier), as a period counts
+/// them: a month is complete once its day of the month is reached.
+fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
+    let mut m = i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month());
+    if m > 0 && b.day() < a.day() {
+        m -= 1;
+    } else if m < 0 && b.day() > a.day() {
+        m += 1;
+    }
+    m
+}
+
+/// TO_DATE gives a date, PARSEDATETIME a timestamp.
+fn types_out(name: &str) -> DataType {
+    if name == "TO_DATE" {
+        DataType::Date
+    } else {
+        DataType::Timestamp
+    }
+}
+
+/// Formats as java.time's DateTimeFormatter does: a run of n `S` is the first n digits of
+/// the fraction of the second; everything else through [`java_format`].
+fn format_java(d: &NaiveDateTime, pattern: &str) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(at) = rest.find('S') {
+        out.push_str(&d.format(&java_format(&rest[..at])).to_string());
+        let n = rest[at..].chars().take_while(|&c| c == 'S').count();
+        let digits = format!("{:09}", d.nanosecond() % 1_000_000_000);
+        out.push_str(&digits[..n.min(9)]);
+        out.extend(std::iter::repeat_n('0', n.saturating_sub(9)));
+        rest = &rest[at + n..];
+    }
+    out.push_str(&d.format(&java_format(rest)).to_string());
+    out
 }
 
 #[cfg(test)]
@@ -987,5 +1053,24 @@ mod tests {
         assert_eq!(soundex("Joy Ding"), "J352");
         assert_eq!(soundex("Robert"), "R163");
         assert_eq!(java_format("yyyy-MM-dd HH:mm:ss"), "%Y-%m-%d %H:%M:%S");
+        let d = NaiveDate::from_ymd_opt(2021, 4, 8)
+            .and_then(|d| d.and_hms_nano_opt(13, 4, 5, 235_000_000))
+            .unwrap();
+        assert_eq!(format_java(&d, "HH:mm:ss.S"), "13:04:05.2");
+        assert_eq!(format_java(&d, "SSSSSS"), "235000");
+    }
+
+    #[test]
+    fn periods_and_weeks_as_seatunnel_counts_them() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(whole_months(day(2021, 4, 15), day(2022, 1, 23)), 9);
+        assert_eq!(whole_months(day(2021, 4, 15), day(2022, 4, 14)), 11);
+        assert_eq!(whole_months(day(2022, 4, 14), day(2021, 4, 15)), -11);
+        let at = |y, m, d| day(y, m, d).and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(part("WEEK", &at(2021, 4, 8)), Ok(15));
+        assert_eq!(part("WEEK", &at(2021, 1, 2)), Ok(1));
+        assert_eq!(part("WEEK", &at(2021, 1, 3)), Ok(2));
+        assert_eq!(part("DAY_OF_WEEK", &at(2021, 4, 15)), Ok(4));
+        assert!(part("FORTNIGHT", &at(2021, 4, 15)).is_err());
     }
 }
