@@ -917,7 +917,12 @@ pub fn call(
                 "%Y-%m-%d %H:%M:%S".into()
             };
             let d = chrono::DateTime::from_timestamp(secs, 0).ok_or("timestamp out of range")?;
-            Value::String(d.naive_utc().format(&f).to_string())
+            let offset = match args.get(2) {
+                Some(_) => utc_offset(&s(2))?,
+                None => 0,
+            };
+            let local = d.naive_utc() + chrono::Duration::seconds(offset);
+            Value::String(local.format(&f).to_string())
         }
         "DES_ENCRYPT" => Value::String(des_encrypt(&s(0), s(1).as_bytes())?),
         "DES_DECRYPT" => Value::String(des_decrypt(&s(0), &s(1))?),
@@ -993,6 +998,38 @@ fn part(unit: &str, d: &NaiveDateTime) -> Result<i32, String> {
         "NANOSECOND" => (d.nanosecond() % 1_000_000_000) as i32,
         other => return Err(format!("unknown date-time field `{other}`")),
     })
+}
+
+/// Seconds east of UTC of a zone written as an offset: `UTC`, `UTC+8`, `GMT-05:30`, `+08:00`.
+fn utc_offset(zone: &str) -> Result<i64, String> {
+    let z = zone.trim();
+    let rest = ["UTC", "GMT", "UT"]
+        .iter()
+        .find_map(|p| z.strip_prefix(p))
+        .unwrap_or(z);
+    if rest.is_empty() || rest == "Z" {
+        return Ok(0);
+    }
+    let bad = || {
+        format!(
+            "time zone `{zone}`: write it as an offset from UTC, such as UTC+8 or +05:30 (named zones are not supported)"
+        )
+    };
+    let (sign, hm) = match rest.split_at(1) {
+        ("+", hm) => (1, hm),
+        ("-", hm) => (-1, hm),
+        _ => return Err(bad()),
+    };
+    let (h, m) = match hm.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if hm.len() == 4 => hm.split_at(2),
+        None => (hm, "0"),
+    };
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 18 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
 }
 
 /// The unit argument at `i`, DAY when left out.
@@ -1072,5 +1109,10 @@ mod tests {
         assert_eq!(part("WEEK", &at(2021, 1, 3)), Ok(2));
         assert_eq!(part("DAY_OF_WEEK", &at(2021, 4, 15)), Ok(4));
         assert!(part("FORTNIGHT", &at(2021, 4, 15)).is_err());
+        assert_eq!(utc_offset("UTC+8"), Ok(8 * 3600));
+        assert_eq!(utc_offset("GMT-05:30"), Ok(-(5 * 3600 + 30 * 60)));
+        assert_eq!(utc_offset("+0100"), Ok(3600));
+        assert_eq!(utc_offset("UTC"), Ok(0));
+        assert!(utc_offset("Asia/Shanghai").is_err());
     }
 }
