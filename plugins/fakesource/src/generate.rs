@@ -119,10 +119,15 @@ fn numbers(options: &Options, kind: &str) -> Result<Numbers> {
     } else {
         format!("{kind}.fake.mode")
     };
-    let mode = options
-        .string(&mode_key)?
-        .unwrap_or_else(|| "range".into())
-        .to_ascii_lowercase();
+    // A template given without a mode is used (as SeaTunnel's own configs rely on).
+    let mode = if !options.contains(&mode_key) && options.contains(&format!("{kind}.template")) {
+        "template".to_string()
+    } else {
+        options
+            .string(&mode_key)?
+            .unwrap_or_else(|| "range".into())
+            .to_ascii_lowercase()
+    };
     match mode.as_str() {
         "template" => {
             let key = format!("{kind}.template");
@@ -265,12 +270,15 @@ impl TableGen {
                 })?
             }
         };
-        let strings = match options
-            .string("string.fake.mode")?
-            .unwrap_or_else(|| "range".into())
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        // A template given without a mode is used, as for the numeric kinds.
+        let mode = if !options.contains("string.fake.mode") && options.contains("string.template") {
+            "template".to_string()
+        } else {
+            options
+                .string("string.fake.mode")?
+                .unwrap_or_else(|| "range".into())
+        };
+        let strings = match mode.to_ascii_lowercase().as_str() {
             "template" => Some(
                 options
                     .list("string.template")?
@@ -520,11 +528,17 @@ impl TableGen {
                     .map(|_| self.value(inner, rng))
                     .collect(),
             ),
-            DataType::Map(k, v) => Value::Map(
-                (0..self.map_size)
-                    .map(|_| (self.value(k, rng), self.value(v, rng)))
-                    .collect(),
-            ),
+            // Keys are unique, as in SeaTunnel's maps: a key drawn twice is kept once.
+            DataType::Map(k, v) => {
+                let mut entries: Vec<(Value, Value)> = Vec::with_capacity(self.map_size);
+                for _ in 0..self.map_size {
+                    let (key, value) = (self.value(k, rng), self.value(v, rng));
+                    if !entries.iter().any(|(seen, _)| *seen == key) {
+                        entries.push((key, value));
+                    }
+                }
+                Value::Map(entries)
+            }
             DataType::Row(fields) => Value::Row(
                 fields
                     .iter()

@@ -31,6 +31,8 @@ pub enum Op {
 pub enum E {
     Col(usize),
     Field(Box<E>, usize),
+    /// A map's value under a key (`map_col.key`); NULL where the key is missing.
+    MapKey(Box<E>, String),
     Lit(Value),
     Bin(Op, Box<E>, Box<E>),
     Not(Box<E>),
@@ -245,13 +247,22 @@ impl Ctx<'_> {
         })?;
         let mut expr = E::Col(i);
         let mut t = self.input.columns[i].data_type.clone();
+        let mut path = first.to_string();
         for n in &names[1..] {
+            if let DataType::Map(_, value) = &t {
+                let value = (**value).clone();
+                expr = E::MapKey(Box::new(expr), n.to_string());
+                t = value;
+                path = format!("{path}.{n}");
+                continue;
+            }
             let DataType::Row(fields) = &t else {
                 return Err(format!(
-                    "`{first}` is {t}, which has no field `{n}`{}",
+                    "`{path}` is {t}, which has no field `{n}`{}",
                     at(e)
                 ));
             };
+            path = format!("{path}.{n}");
             let k = fields
                 .iter()
                 .position(|f| f.name == *n)

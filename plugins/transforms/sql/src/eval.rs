@@ -330,6 +330,17 @@ impl Evaluator {
                     _ => Value::Null,
                 })
                 .collect(),
+            E::MapKey(inner, key) => self
+                .eval(inner, input, sel)?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Map(entries) => entries
+                        .into_iter()
+                        .find(|(k, _)| as_text(k) == *key)
+                        .map_or(Value::Null, |(_, v)| v),
+                    _ => Value::Null,
+                })
+                .collect(),
             E::Lit(v) => vec![v.clone(); sel.len()],
             E::Bin(op @ (Op::And | Op::Or), l, r) => {
                 // FALSE AND x is FALSE, TRUE OR x is TRUE: x is evaluated only where needed.
