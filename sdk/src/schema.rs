@@ -42,22 +42,32 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
         .unwrap_or("default.default.default")
         .to_string();
     let mut columns = Vec::new();
-    if let Some(fields) = map.get("fields") {
+    // `columns` written as an object of `name = type` (as some of SeaTunnel's own configs
+    // do) reads like `fields`.
+    let fields = map.get("fields").map(|f| ("fields", f)).or_else(|| {
+        map.get("columns")
+            .filter(|c| c.is_object())
+            .map(|c| ("columns", c))
+    });
+    if let Some((key, fields)) = fields {
         let Json::Object(fields) = fields else {
             return Err(Error::invalid_option(
-                "schema.fields",
+                format!("schema.{key}"),
                 "must be an object of `name = type`",
             ));
         };
         for (name, t) in fields {
             columns.push(ColumnDef::new(
                 name.clone(),
-                data_type(t, &format!("schema.fields.{name}"))?,
+                data_type(t, &format!("schema.{key}.{name}"))?,
             ));
         }
     } else if let Some(cols) = map.get("columns") {
         let Json::Array(cols) = cols else {
-            return Err(Error::invalid_option("schema.columns", "must be a list"));
+            return Err(Error::invalid_option(
+                "schema.columns",
+                "must be a list of `{ name = ..., type = ... }` or an object of `name = type`",
+            ));
         };
         for (i, c) in cols.iter().enumerate() {
             let at = format!("schema.columns[{i}]");
@@ -155,4 +165,28 @@ pub fn parse(schema: &Json) -> Result<TableSchema> {
             .and_then(Json::as_str)
             .map(str::to_string),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn columns_as_a_list_or_as_an_object_of_types() {
+        let listed =
+            parse(&json!({ "columns": [ { "name": "a", "type": "int", "nullable": false } ] }))
+                .unwrap();
+        assert_eq!(listed.columns[0].name, "a");
+        assert!(!listed.columns[0].nullable);
+        let object = parse(&json!({ "columns": { "a": "int", "b": "array<string>" } })).unwrap();
+        let names: Vec<&str> = object.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(object.columns[0].data_type, DataType::Int);
+        let e = parse(&json!({ "columns": 5 })).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidOption { option, .. } if option == "schema.columns"),
+            "{e:?}"
+        );
+    }
 }
