@@ -15,6 +15,19 @@ use clap::{Parser, Subcommand};
 use st_engine::{Engine, JobError};
 use st_runtime::{PluginSource, Runtime, RuntimeConfig};
 
+/// `println!` for this binary: when stdout is a pipe that closed (`st plugin list | head`), the
+/// process ends quietly instead of panicking on the failed write.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "st",
@@ -89,8 +102,13 @@ enum PluginCmd {
     /// List the available plugins.
     List,
     /// Show a plugin's kind, version, world, options, size, compile time and cache state
-    /// (by name, `.wasm` path or URL).
-    Inspect { plugin: String },
+    /// (by name, `.wasm` path or URL). A name that is both a source and a sink (LocalFile)
+    /// shows both, unless `--kind` picks one.
+    Inspect {
+        plugin: String,
+        #[arg(long, value_parser = ["source", "transform", "sink"])]
+        kind: Option<String>,
+    },
 }
 
 /// Reads the engine config (exit 2 with file:line when it is wrong).
@@ -168,25 +186,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Check(args) => run_job(conf, &args, true).await,
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime(conf)?;
-            println!("{:<14} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
+            println!("{:<16} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
             for b in st_builtin::BUILTINS {
-                let p = rt.load(b.name).await?;
+                let p = rt
+                    .load_ref(st_runtime::PluginRef {
+                        name: b.name,
+                        kind: Some(b.kind),
+                        ..Default::default()
+                    })
+                    .await?
+                    .plugin;
                 println!(
-                    "{:<14} {:<10} {:<8} builtin",
-                    p.info.name, p.info.kind, p.info.version
+                    "{:<16} {:<10} {:<8} builtin",
+                    p.info.name,
+                    p.info.kind.as_str(),
+                    p.info.version
                 );
             }
             for (name, path) in rt.dir_plugins() {
                 match rt.load(&path.display().to_string()).await {
                     Ok(p) => println!(
-                        "{:<14} {:<10} {:<8} {}",
+                        "{:<16} {:<10} {:<8} {}",
                         name,
-                        p.info.kind,
+                        p.info.kind.as_str(),
                         p.info.version,
                         path.display()
                     ),
                     Err(e) => println!(
-                        "{name:<14} {:<10} {:<8} {}: {e}",
+                        "{name:<16} {:<10} {:<8} {}: {e}",
                         "broken",
                         "-",
                         path.display()
@@ -195,51 +222,80 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Plugin(PluginCmd::Inspect { plugin }) => {
+        Cmd::Plugin(PluginCmd::Inspect { plugin, kind }) => {
             let rt = runtime(conf)?;
-            let loaded = rt
-                .load_ref(st_runtime::PluginRef {
-                    name: &plugin,
-                    ..Default::default()
-                })
-                .await?;
-            let p = &loaded.plugin;
-            println!("name:     {}", p.info.name);
-            println!("kind:     {}", p.info.kind);
-            println!("version:  {}", p.info.version);
-            println!("world:    strait:connector/{}-plugin@0.1.0", p.info.kind);
-            println!("source:   {}", p.origin);
-            println!("size:     {} bytes", p.size);
-            println!("sha256:   {}", p.sha256);
-            println!(
-                "compiled: {:.1} ms ({})",
-                p.compile_time.as_secs_f64() * 1000.0,
-                loaded.from
-            );
-            let (_, on_disk) = rt.cache_state(&p.sha256);
-            println!(
-                "cache:    {}",
-                match (loaded.from, on_disk) {
-                    (st_runtime::LoadedFrom::Compiled, true) =>
-                        "compiled now, stored in the disk cache",
-                    (st_runtime::LoadedFrom::Compiled, false) => "compiled now, no disk cache",
-                    (_, true) => "loaded from the disk cache",
-                    (_, false) => "in memory",
+            // The kinds to show: the one asked for, else each kind a built-in of that name has.
+            let mut kinds: Vec<Option<st_core::PluginKind>> = match kind.as_deref() {
+                Some("source") => vec![Some(st_core::PluginKind::Source)],
+                Some("transform") => vec![Some(st_core::PluginKind::Transform)],
+                Some("sink") => vec![Some(st_core::PluginKind::Sink)],
+                _ => st_builtin::BUILTINS
+                    .iter()
+                    .filter(|b| b.name.eq_ignore_ascii_case(&plugin))
+                    .map(|b| Some(b.kind))
+                    .collect(),
+            };
+            if kinds.is_empty() {
+                kinds.push(None);
+            }
+            for (i, kind) in kinds.into_iter().enumerate() {
+                if i > 0 {
+                    println!();
                 }
-            );
-            println!("options:");
-            for o in &p.info.options {
-                let req = if o.required {
-                    "required".to_string()
-                } else {
-                    format!("default {}", o.default_value.as_deref().unwrap_or("-"))
-                };
-                println!("  {:<26} {:<8} {req}", o.name, o.option_type.as_str());
-                println!("      {}", o.doc);
+                inspect(&rt, &plugin, kind).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints what `st plugin inspect` shows of one plugin.
+async fn inspect(
+    rt: &st_runtime::Runtime,
+    plugin: &str,
+    kind: Option<st_core::PluginKind>,
+) -> anyhow::Result<()> {
+    let loaded = rt
+        .load_ref(st_runtime::PluginRef {
+            name: plugin,
+            kind,
+            ..Default::default()
+        })
+        .await?;
+    let p = &loaded.plugin;
+    println!("name:     {}", p.info.name);
+    println!("kind:     {}", p.info.kind);
+    println!("version:  {}", p.info.version);
+    println!("world:    strait:connector/{}-plugin@0.1.0", p.info.kind);
+    println!("source:   {}", p.origin);
+    println!("size:     {} bytes", p.size);
+    println!("sha256:   {}", p.sha256);
+    println!(
+        "compiled: {:.1} ms ({})",
+        p.compile_time.as_secs_f64() * 1000.0,
+        loaded.from
+    );
+    let (_, on_disk) = rt.cache_state(&p.sha256);
+    println!(
+        "cache:    {}",
+        match (loaded.from, on_disk) {
+            (st_runtime::LoadedFrom::Compiled, true) => "compiled now, stored in the disk cache",
+            (st_runtime::LoadedFrom::Compiled, false) => "compiled now, no disk cache",
+            (_, true) => "loaded from the disk cache",
+            (_, false) => "in memory",
+        }
+    );
+    println!("options:");
+    for o in &p.info.options {
+        let req = if o.required {
+            "required".to_string()
+        } else {
+            format!("default {}", o.default_value.as_deref().unwrap_or("-"))
+        };
+        println!("  {:<26} {:<8} {req}", o.name, o.option_type.as_str());
+        println!("      {}", o.doc);
+    }
+    Ok(())
 }
 
 async fn run_job(

@@ -12,6 +12,9 @@ fn plugin_list_shows_every_builtin_with_its_kind() {
         ("Console", "sink"),
         ("Assert", "sink"),
         ("Blackhole", "sink"),
+        ("LocalFile", "source"),
+        ("LocalFile", "sink"),
+        ("Sql", "transform"),
     ] {
         assert!(
             stdout
@@ -20,6 +23,43 @@ fn plugin_list_shows_every_builtin_with_its_kind() {
             "{name} {kind} missing:\n{stdout}"
         );
     }
+}
+
+#[test]
+fn a_name_that_is_a_source_and_a_sink_is_inspected_as_both_or_as_the_kind_asked() {
+    let out = st_plain(&["plugin", "inspect", "LocalFile"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("kind:     source"), "{stdout}");
+    assert!(stdout.contains("kind:     sink"), "{stdout}");
+    let out = st_plain(&["plugin", "inspect", "localfile", "--kind", "source"]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("kind:     source"), "{stdout}");
+    assert!(!stdout.contains("kind:     sink"), "{stdout}");
+    assert!(stdout.contains("skip_header_row_number"), "{stdout}");
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_st"))
+        .args(["plugin", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing: closing our end makes every write after the pipe's buffer fails.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
 #[test]
