@@ -90,16 +90,7 @@ impl Options {
     }
 
     fn lookup(&self, name: &str) -> Option<&Json> {
-        if let Some(v) = self.map.get(name) {
-            return Some(v);
-        }
-        // `a.b.c` may also be written as nested objects.
-        let mut parts = name.split('.');
-        let mut cur = self.map.get(parts.next()?)?;
-        for p in parts {
-            cur = cur.as_object()?.get(p)?;
-        }
-        Some(cur)
+        st_core::option_value(&self.map, name)
     }
 
     /// The value, or the declared default; `None` when neither exists.

@@ -12,7 +12,7 @@ mod value;
 mod wit;
 
 pub use batch::{Batch, Column, ColumnBuilder, ColumnData, VarWidth};
-pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind};
+pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind, option_value};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};
 pub use value::{

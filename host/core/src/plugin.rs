@@ -83,6 +83,23 @@ pub struct OptionSpec {
     pub doc: String,
 }
 
+/// An option's value in a plugin block, written flat (`row.num = 5`) or nested
+/// (`row { num = 5 }`).
+pub fn option_value<'a>(
+    options: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    if let Some(v) = options.get(name) {
+        return Some(v);
+    }
+    let mut parts = name.split('.');
+    let mut cur = options.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_object()?.get(p)?;
+    }
+    Some(cur)
+}
+
 /// What `describe()` returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginInfo {

@@ -131,6 +131,17 @@ impl TaskMetrics {
         self.recycled += m.recycled;
         self.read_ahead += m.read_ahead;
     }
+
+    /// Records an instance replaced near its memory cap (`what` says which kind, for the log).
+    pub fn recycled_instance(&mut self, task: String, peak_memory: usize, what: &str) {
+        tracing::info!(
+            task,
+            memory = peak_memory,
+            "recycled a {what} near its memory cap"
+        );
+        self.peak_memory.push((task, peak_memory as u64));
+        self.recycled += 1;
+    }
 }
 
 #[cfg(test)]

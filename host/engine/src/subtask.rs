@@ -142,15 +142,7 @@ async fn recycle_reader(
         fresh.no_more_splits().await?;
     }
     let old = std::mem::replace(slot.instance()?, fresh);
-    metrics
-        .peak_memory
-        .push((ctx.task_id(), old.peak_memory() as u64));
-    metrics.recycled += 1;
-    tracing::info!(
-        task = ctx.task_id(),
-        memory = old.peak_memory(),
-        "recycled a reader near its memory cap"
-    );
+    metrics.recycled_instance(ctx.task_id(), old.peak_memory(), "reader");
     Ok(())
 }
 
@@ -521,14 +513,7 @@ impl<'a> Subtask<'a> {
                 .await?;
             let old = std::mem::replace(w, fresh);
             self.metrics
-                .peak_memory
-                .push((ctx.task_id(), old.peak_memory() as u64));
-            self.metrics.recycled += 1;
-            tracing::info!(
-                task = ctx.task_id(),
-                memory = old.peak_memory(),
-                "recycled a writer near its memory cap"
-            );
+                .recycled_instance(ctx.task_id(), old.peak_memory(), "writer");
         }
         self.chain.full = false;
         self.asked = false;
@@ -669,10 +654,7 @@ impl Chain {
                                     .transform(&node.plugin, &node.options, &ctx, &node.in_tables)
                                     .await?;
                                 let old = std::mem::replace(t, fresh);
-                                metrics
-                                    .peak_memory
-                                    .push((ctx.task_id(), old.memory() as u64));
-                                metrics.recycled += 1;
+                                metrics.recycled_instance(ctx.task_id(), old.memory(), "transform");
                             }
                         }
                     }

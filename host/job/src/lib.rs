@@ -809,7 +809,7 @@ pub fn check_options(
             let mut merged = base.clone();
             merged.extend(own);
             for spec in info.options.iter().filter(|s| s.required) {
-                if lookup(&merged, &spec.name).is_none_or(|v| v.is_null()) {
+                if st_core::option_value(&merged, &spec.name).is_none_or(|v| v.is_null()) {
                     errors.push(ConfigError {
                         message: format!(
                             "the entry for {path} is missing required option `{}` ({})",
@@ -839,7 +839,7 @@ pub fn check_options(
     // them finds out when the transform is created.
     if tables.is_none() {
         for spec in info.options.iter().filter(|s| s.required) {
-            if lookup(&base, &spec.name).is_none_or(|v| v.is_null()) {
+            if st_core::option_value(&base, &spec.name).is_none_or(|v| v.is_null()) {
                 errors.push(ConfigError {
                     file: job.file.clone(),
                     line: Some(p.line),
@@ -861,22 +861,6 @@ pub fn check_options(
     } else {
         Err(errors)
     }
-}
-
-/// A declared option's value, written flat (`a.b`) or nested (`a { b = ... }`).
-fn lookup(map: &Map<String, Json>, name: &str) -> Option<Json> {
-    map.get(name).cloned().or_else(|| {
-        let mut cur = map;
-        let parts: Vec<&str> = name.split('.').collect();
-        for (i, part) in parts.iter().enumerate() {
-            let v = cur.get(*part)?;
-            if i == parts.len() - 1 {
-                return Some(v.clone());
-            }
-            cur = v.as_object()?;
-        }
-        None
-    })
 }
 
 /// Checks one options object against the specs, without requiring anything: the normalized
@@ -927,7 +911,7 @@ fn check_map(
     }
     let mut out = Map::new();
     for spec in &info.options {
-        match lookup(map, &spec.name) {
+        match st_core::option_value(map, &spec.name).cloned() {
             None => {}
             Some(v) if v.is_null() => {}
             Some(v) => {

@@ -110,6 +110,18 @@ fn size(options: &Options, name: &str) -> Result<usize> {
         .map_err(|_| Error::invalid_option(name, format!("must not be negative, found {v}")))
 }
 
+/// A kind's fake mode, lower-cased: as set, else `template` when its template is given (as
+/// SeaTunnel's own configs rely on), else `range`.
+fn fake_mode(options: &Options, mode_key: &str, template_key: &str) -> Result<String> {
+    if !options.contains(mode_key) && options.contains(template_key) {
+        return Ok("template".into());
+    }
+    Ok(options
+        .string(mode_key)?
+        .unwrap_or_else(|| "range".into())
+        .to_ascii_lowercase())
+}
+
 fn numbers(options: &Options, kind: &str) -> Result<Numbers> {
     let mode_key = if kind == "int"
         && options.contains("int.fake.template")
@@ -119,15 +131,7 @@ fn numbers(options: &Options, kind: &str) -> Result<Numbers> {
     } else {
         format!("{kind}.fake.mode")
     };
-    // A template given without a mode is used (as SeaTunnel's own configs rely on).
-    let mode = if !options.contains(&mode_key) && options.contains(&format!("{kind}.template")) {
-        "template".to_string()
-    } else {
-        options
-            .string(&mode_key)?
-            .unwrap_or_else(|| "range".into())
-            .to_ascii_lowercase()
-    };
+    let mode = fake_mode(options, &mode_key, &format!("{kind}.template"))?;
     match mode.as_str() {
         "template" => {
             let key = format!("{kind}.template");
@@ -270,15 +274,7 @@ impl TableGen {
                 })?
             }
         };
-        // A template given without a mode is used, as for the numeric kinds.
-        let mode = if !options.contains("string.fake.mode") && options.contains("string.template") {
-            "template".to_string()
-        } else {
-            options
-                .string("string.fake.mode")?
-                .unwrap_or_else(|| "range".into())
-        };
-        let strings = match mode.to_ascii_lowercase().as_str() {
+        let strings = match fake_mode(options, "string.fake.mode", "string.template")?.as_str() {
             "template" => Some(
                 options
                     .list("string.template")?

@@ -249,11 +249,7 @@ pub fn return_type(name: &str, args: &[DataType]) -> Result<DataType, String> {
         "PARSEDATETIME" | "TO_DATE" => {
             arity(2, 2)?;
             want(0, is_text, "a string")?;
-            if name == "TO_DATE" {
-                T::Date
-            } else {
-                T::Timestamp
-            }
+            parsed_type(name)
         }
         "IS_DATE" => {
             arity(2, 2)?;
@@ -900,7 +896,7 @@ pub fn call(
                         .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
                 })
                 .map_err(|e| format!("`{}` does not match `{}`: {e}", s(0), s(1)))?;
-            from_datetime(d, &types_out(name))
+            from_datetime(d, &parsed_type(name))
         }
         "IS_DATE" => {
             let f = java_format(&s(1));
@@ -1055,8 +1051,8 @@ fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
     m
 }
 
-/// TO_DATE gives a date, PARSEDATETIME a timestamp.
-fn types_out(name: &str) -> DataType {
+/// What a parsing function returns: TO_DATE a date, PARSEDATETIME a timestamp.
+fn parsed_type(name: &str) -> DataType {
     if name == "TO_DATE" {
         DataType::Date
     } else {
