@@ -40,7 +40,7 @@ fn run(tokio: &tokio::runtime::Runtime, engine: &Engine, text: &str) -> (f64, u6
     // starts when the job does, as DuckDB's starts at its COPY.
     tokio.block_on(async {
         let prepared = engine
-            .prepare(&job, st_engine::new_job_id())
+            .prepare(&job, st_engine::JobId::generate())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let t = Instant::now();

@@ -45,7 +45,7 @@ async fn wasm_run_with(
     let job =
         st_job::load_str("bench.conf", &job, &HashMap::new(), &|_| None).expect("bench job parses");
     let prepared = engine
-        .prepare(&job, st_engine::new_job_id())
+        .prepare(&job, st_engine::JobId::generate())
         .await
         .expect("bench job is valid");
     let t = Instant::now();

@@ -124,7 +124,7 @@ fn cancel_latency(tokio: &tokio::runtime::Runtime) {
     let mut samples = Vec::new();
     for _ in 0..10 {
         let prepared = tokio
-            .block_on(engine.prepare(&job, st_engine::new_job_id()))
+            .block_on(engine.prepare(&job, st_engine::JobId::generate()))
             .expect("prepares");
         let cancel = prepared.cancel_token();
         let latency = tokio.block_on(async {

@@ -12,8 +12,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use st_engine::{Engine, JobError};
+use st_engine::{Engine, JobError, JobId};
 use st_runtime::{PluginSource, Runtime, RuntimeConfig};
+
+mod report;
+mod watch;
 
 /// `println!` for this binary: when stdout is a pipe that closed (`st plugin list | head`), the
 /// process ends quietly instead of panicking on the failed write.
@@ -60,7 +63,11 @@ struct JobArgs {
     variables: Vec<String>,
     /// Continue job JOB_ID from its latest savepoint or checkpoint (SeaTunnel's `-r`).
     #[arg(short = 'r', long = "resume", value_name = "JOB_ID")]
-    resume: Option<String>,
+    resume: Option<JobId>,
+    /// Run the job under this id (a positive decimal number) instead of a new one, as
+    /// SeaTunnel's `--set-job-id`.
+    #[arg(long = "set-job-id", value_name = "JOB_ID", conflicts_with = "resume")]
+    set_job_id: Option<JobId>,
     /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
     #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
     master: Option<String>,
@@ -135,9 +142,8 @@ fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> 
 }
 
 /// The runtime and the engine's checkpoint settings, from the engine config.
-fn engine(st_config: Option<&std::path::Path>) -> anyhow::Result<Engine> {
-    let conf = engine_config(st_config)?;
-    let rt = start_runtime(&conf)?;
+fn engine(conf: &st_conf::EngineConfig) -> anyhow::Result<Engine> {
+    let rt = start_runtime(conf)?;
     let storage = &conf.checkpoint.storage;
     let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")
         .map_err(|e| anyhow::anyhow!("{}: {e}", conf.source))?;
@@ -312,20 +318,13 @@ async fn run_job(
             return Ok(ExitCode::from(2));
         }
     };
-    let engine = engine(conf)?;
-    let job_id = match &args.resume {
-        Some(id)
-            if !id.is_empty()
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-        {
-            id.clone()
-        }
-        Some(id) => anyhow::bail!("`--resume {id}` is not a job id"),
-        None => st_engine::new_job_id(),
-    };
-    let prepared = match engine.prepare(&job, job_id.clone()).await {
+    let engine_conf = engine_config(conf)?;
+    let engine = engine(&engine_conf)?;
+    let job_id = args
+        .resume
+        .or(args.set_job_id)
+        .unwrap_or_else(JobId::generate);
+    let prepared = match engine.prepare(&job, job_id).await {
         Ok(p) => p,
         Err(JobError::Invalid(errors)) => {
             eprint!("{errors}");
@@ -336,7 +335,7 @@ async fn run_job(
             return Ok(ExitCode::from(1));
         }
     };
-    for w in &prepared.warnings {
+    for w in &prepared.plan.warnings {
         eprintln!("warning: {w}");
     }
     if check_only {
@@ -354,9 +353,9 @@ async fn run_job(
         return Ok(ExitCode::SUCCESS);
     }
     if args.resume.is_some() {
-        eprintln!("Job {job_id} ({}) resumed", prepared.job_name);
+        eprintln!("Job {job_id} ({}) resumed", prepared.plan.job_name);
     } else {
-        eprintln!("Job {job_id} ({}) started", prepared.job_name);
+        eprintln!("Job {job_id} ({}) started", prepared.plan.job_name);
     }
     // The first Ctrl-C (or SIGTERM) takes a savepoint and stops the job resumable; a second one,
     // or a savepoint that cannot complete, cancels it.
@@ -364,7 +363,6 @@ async fn run_job(
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();
-        let job_id = job_id.clone();
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -388,14 +386,29 @@ async fn run_job(
             }
         });
     }
+    let watcher = tokio::spawn(watch::run(
+        watch::Watch {
+            job_id: job_id.to_string(),
+            retry_times: prepared.plan.retry_times,
+            interval: std::time::Duration::from_secs(engine_conf.print_execution_info_interval),
+        },
+        prepared.events(),
+    ));
     let result = if args.resume.is_some() {
         engine.resume(prepared).await
     } else {
         engine.run(prepared).await
     };
+    // The watcher has seen the job end (its progress line is cleared) or stops now.
+    if tokio::time::timeout(std::time::Duration::from_millis(200), watcher)
+        .await
+        .is_err()
+    {
+        tracing::debug!("the progress watcher did not stop");
+    }
     match result {
         Ok(report) => {
-            println!("{report}");
+            println!("{}", report::statistics(&report));
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ JobError::AlreadyFinished { .. }) => {
@@ -403,7 +416,7 @@ async fn run_job(
             Ok(ExitCode::SUCCESS)
         }
         Err(JobError::Savepointed { job_id, report }) => {
-            println!("{report}");
+            println!("{}", report::statistics(&report));
             eprintln!(
                 "Job {job_id} stopped at a savepoint; resume it with: st run --resume {job_id} {}",
                 path.display()

@@ -205,6 +205,9 @@ pub struct EngineConfig {
     pub history_job_expire_minutes: u64,
     pub backup_count: u32,
     pub slot_service: SlotService,
+    /// `print-execution-info-interval`: seconds between the progress blocks `st run` prints
+    /// when its output is not a terminal (SeaTunnel's default: 60).
+    pub print_execution_info_interval: u64,
     /// Things worth telling the operator (deprecated aliases).
     pub notices: Vec<String>,
 }
@@ -222,6 +225,7 @@ impl Default for EngineConfig {
             history_job_expire_minutes: 1440,
             backup_count: 1,
             slot_service: SlotService::default(),
+            print_execution_info_interval: 60,
             notices: Vec::new(),
         }
     }
@@ -345,9 +349,11 @@ impl EngineConfig {
         if let Some(v) = e.slot_service {
             config.slot_service = v;
         }
+        if let Some(v) = e.print_execution_info_interval {
+            config.print_execution_info_interval = v;
+        }
         let _ = (
             e.queue_type,
-            e.print_execution_info_interval,
             e.print_job_metrics_info_interval,
             e.job_metrics_backup_interval,
         );

@@ -5,6 +5,7 @@
 
 mod batch;
 mod plugin;
+mod sandbox;
 mod schema;
 pub mod text;
 mod types;
@@ -13,6 +14,7 @@ mod wit;
 
 pub use batch::{Batch, Column, ColumnBuilder, ColumnData, VarWidth};
 pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind, option_value};
+pub use sandbox::{DirConfig, SandboxConfig};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};
 pub use value::{

@@ -1,7 +1,8 @@
 //! What a plugin says about itself: its kind, version and options.
 
 /// A plugin's kind; a job block under `source`, `transform` or `sink` needs the matching kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PluginKind {
     Source,
     Transform,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// One of SeaTunnel's data types.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DataType {
     Null,
     Boolean,
@@ -34,7 +34,7 @@ pub enum DataType {
 }
 
 /// A named field of a row type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Field {
     pub name: String,
     pub data_type: DataType,

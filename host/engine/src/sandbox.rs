@@ -1,22 +1,21 @@
-//! Turns a job's `sandbox` settings into the runtime's [`SandboxSpec`]: limits from the plugin's
-//! block, else `env.sandbox`, else the node's defaults (which are also the ceiling); grants only
-//! from the plugin's block.
+//! Turns a vertex's declared `sandbox` into the runtime's [`SandboxSpec`] where the task runs:
+//! limits as declared (the plugin's block, else `env.sandbox`), else the node's defaults (which
+//! are also the ceiling); directories checked and host names resolved on this node.
 
 use std::net::{IpAddr, ToSocketAddrs as _};
 use std::path::Path;
 use std::time::Duration;
 
-use st_job::SandboxConfig;
+use st_core::SandboxConfig;
 use st_runtime::{DirGrant, Grants, NetGrant, RuntimeConfig, SandboxSpec, TaskLimits};
 
 /// Builds the spec; an error names the setting (under `sandbox`) and what is wrong.
 pub(crate) fn spec(
     node: &RuntimeConfig,
-    env: &SandboxConfig,
     plugin: &SandboxConfig,
 ) -> Result<SandboxSpec, (Option<String>, String)> {
     let ceiling_mb = node.limits.max_memory_bytes >> 20;
-    let memory_mb = plugin.max_memory_mb.or(env.max_memory_mb);
+    let memory_mb = plugin.max_memory_mb;
     let max_memory_bytes = match memory_mb {
         Some(mb) if usize::try_from(mb).is_ok_and(|m| m <= ceiling_mb) => (mb as usize) << 20,
         Some(mb) => {
@@ -29,7 +28,7 @@ pub(crate) fn spec(
         }
         None => node.limits.max_memory_bytes,
     };
-    let call_timeout = match plugin.call_timeout_ms.or(env.call_timeout_ms) {
+    let call_timeout = match plugin.call_timeout_ms {
         Some(0) => None,
         Some(ms) => Some(Duration::from_millis(ms)),
         None => node.limits.call_timeout,
@@ -121,10 +120,10 @@ mod tests {
     }
 
     #[test]
-    fn limits_fall_back_and_cannot_exceed_the_node() {
+    fn limits_default_to_the_node_and_cannot_exceed_it() {
         let node = RuntimeConfig::default();
         let none = SandboxConfig::default();
-        let s = spec(&node, &none, &none).unwrap();
+        let s = spec(&node, &none).unwrap();
         assert_eq!(s.limits, node.limits);
         assert!(s.grants.dirs.is_empty() && s.grants.network.is_empty() && s.grants.env.is_empty());
         let env = SandboxConfig {
@@ -132,14 +131,14 @@ mod tests {
             call_timeout_ms: Some(1000),
             ..SandboxConfig::default()
         };
-        let s = spec(&node, &env, &none).unwrap();
+        let s = spec(&node, &env).unwrap();
         assert_eq!(s.limits.max_memory_bytes, 64 << 20);
         assert_eq!(s.limits.call_timeout, Some(Duration::from_secs(1)));
         let huge = SandboxConfig {
             max_memory_mb: Some(1 << 20),
             ..SandboxConfig::default()
         };
-        let (key, msg) = spec(&node, &env, &huge).unwrap_err();
+        let (key, msg) = spec(&node, &huge).unwrap_err();
         assert_eq!(key.as_deref(), Some("max-memory-mb"));
         assert!(msg.contains("at most"), "{msg}");
     }

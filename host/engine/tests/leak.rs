@@ -55,7 +55,7 @@ fn run_mode(keep_compiled: bool) -> Result<(), String> {
     for i in 1..=JOBS {
         let report = tokio.block_on(async {
             let prepared = engine
-                .prepare(&job, st_engine::new_job_id())
+                .prepare(&job, st_engine::JobId::generate())
                 .await
                 .map_err(|e| e.to_string())?;
             engine.run(prepared).await.map_err(|e| e.to_string())

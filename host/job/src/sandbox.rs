@@ -19,25 +19,7 @@
 
 use serde_json::Value as Json;
 
-/// A directory grant as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirConfig {
-    pub path: String,
-    /// Where the plugin sees it; the same path when left out.
-    pub guest: Option<String>,
-    pub writable: bool,
-}
-
-/// One `sandbox` block (a plugin's) or `env.sandbox` (limits only).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SandboxConfig {
-    pub max_memory_mb: Option<u64>,
-    pub call_timeout_ms: Option<u64>,
-    pub dirs: Vec<DirConfig>,
-    /// `host:port` or `host:*`.
-    pub network: Vec<String>,
-    pub env: Vec<(String, String)>,
-}
+pub use st_core::{DirConfig, SandboxConfig};
 
 /// Keys a plugin's `sandbox` block may hold.
 const KEYS: &[&str] = &["dirs", "network", "env", "max-memory-mb", "call-timeout-ms"];

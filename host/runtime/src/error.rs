@@ -63,6 +63,9 @@ pub enum RuntimeError {
         task: String,
         message: String,
     },
+    /// The job was cancelled while the plugin ran (or before it was called).
+    #[error("{plugin} [{task}] stopped: the job was cancelled")]
+    Cancelled { plugin: String, task: String },
     #[error("host error: {0}")]
     Host(String),
 }

@@ -110,7 +110,12 @@ impl Sandbox {
         let state = self.store.data();
         let mut message = if let Some(i) = e.downcast_ref::<Interrupted>() {
             match i {
-                Interrupted::Cancelled => "stopped: the job was cancelled".to_string(),
+                Interrupted::Cancelled => {
+                    return RuntimeError::Cancelled {
+                        plugin: self.plugin.info.name.clone(),
+                        task: self.task.clone(),
+                    };
+                }
                 Interrupted::Timeout(t) => format!(
                     "stopped: one call ran longer than the call timeout of {} ms (a busy loop?)",
                     t.as_millis()

@@ -453,6 +453,14 @@ impl Runtime {
         Ok(self.load_hashed(bytes, hash, origin).await?.0)
     }
 
+    /// The component with this hex sha256, when it is loaded in this process: how a node opens
+    /// a plan's vertex without reading and hashing the component again.
+    pub fn loaded(&self, sha256: &str) -> Option<Arc<Plugin>> {
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(sha256.trim(), &mut hash).ok()?;
+        self.cached(&hash)
+    }
+
     fn cached(&self, hash: &[u8; 32]) -> Option<Arc<Plugin>> {
         lock(&self.cache).get(hash).and_then(CacheEntry::get)
     }

@@ -6,6 +6,7 @@ mod cases;
 mod checkpoint;
 mod cli;
 mod localfile;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+mod failures;
+mod plan;
+mod read_limit;
 mod rescale;
 
 use st_engine::{Engine, JobError, JobReport};
@@ -34,7 +37,9 @@ fn job(text: &str) -> st_job::JobConfig {
 }
 
 async fn run(engine: &Engine, text: &str) -> Result<JobReport, JobError> {
-    let prepared = engine.prepare(&job(text), st_engine::new_job_id()).await?;
+    let prepared = engine
+        .prepare(&job(text), st_engine::JobId::generate())
+        .await?;
     engine.run(prepared).await
 }
 
@@ -91,7 +96,7 @@ async fn cancel_stops_a_busy_plugin() {
     let text =
         hostile("attack = busy-loop").replace("call-timeout-ms = 500", "call-timeout-ms = 0");
     let prepared = engine
-        .prepare(&job(&text), st_engine::new_job_id())
+        .prepare(&job(&text), st_engine::JobId::generate())
         .await
         .expect("prepares");
     let cancel = prepared.cancel_token();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use st_checkpoint::{Checkpoint, CheckpointStore, Kind, TaskSnapshot};
-use st_engine::{CheckpointConfig, Engine};
+use st_engine::{CheckpointConfig, Engine, TaskRole};
 
 use crate::{job, runtime};
 
@@ -45,7 +45,7 @@ async fn a_split_kept_for_a_removed_reader_goes_to_a_remaining_one() {
     });
     // Taken at parallelism 2: reader 0 had read 40 of its 100 rows; the enumerator held reader
     // 1's split of 100 rows, none read.
-    let job_id = st_engine::new_job_id();
+    let job_id = st_engine::JobId::generate();
     let store = CheckpointStore::new(opened.store.clone(), &format!("{}/{job_id}", opened.prefix));
     let pending = serde_json::to_vec(&json!([[1, fake_split(1, 100, 0)]])).unwrap();
     store
@@ -55,12 +55,15 @@ async fn a_split_kept_for_a_removed_reader_goes_to_a_remaining_one() {
             kind: Kind::Savepoint,
             completed_at_ms: 1,
             tasks: BTreeMap::from([
-                (format!("enumerator/{SOURCE}"), task(vec![pending])),
                 (
-                    "subtask/0".into(),
+                    TaskRole::Enumerator { source: 0 }.key(),
+                    task(vec![pending]),
+                ),
+                (
+                    TaskRole::Subtask { index: 0 }.key(),
                     task(vec![reader_state(&fake_split(0, 100, 40))]),
                 ),
-                ("subtask/1".into(), task(vec![])),
+                (TaskRole::Subtask { index: 1 }.key(), task(vec![])),
             ]),
         })
         .await

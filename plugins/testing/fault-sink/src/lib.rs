@@ -1,7 +1,8 @@
 //! A test sink for failover tests: it counts rows through two-phase commit (keyed, idempotent
 //! commits, like Assert) and fails once on purpose where `fail_in` says: `snapshot`,
 //! `prepare` (prepare-commit) or `commit`, after `after_rows` rows. "Once" is remembered by a
-//! marker file in the granted `marker_dir`. At the end the committer checks that exactly
+//! marker file in the granted `marker_dir`. `commit_fatal` makes every commit fail with a fatal
+//! error (no marker: a fatal error is not retried). At the end the committer checks that exactly
 //! `expect_rows` rows were committed. With `leak_mb`, each writer leaks that many MiB per batch
 //! (`fail_in = none` then tests a writer recycled near its memory cap).
 
@@ -23,7 +24,7 @@ impl Describe for FaultSink {
             .required(
                 "fail_in",
                 OptionType::String,
-                "snapshot, prepare, commit or none.",
+                "snapshot, prepare, commit, commit_fatal or none.",
             )
             .optional(
                 "marker_dir",
@@ -52,7 +53,10 @@ impl Describe for FaultSink {
 }
 
 fn marker(options: &Options) -> Result<String> {
-    if options.string("fail_in")?.as_deref() == Some("none") {
+    if matches!(
+        options.string("fail_in")?.as_deref(),
+        Some("none" | "commit_fatal")
+    ) {
         return Ok(String::new());
     }
     let dir: String = options.require("marker_dir")?;
@@ -120,6 +124,7 @@ impl SinkWriter for Writer {
 
 pub struct Committer {
     fail: bool,
+    fatal: bool,
     marker: String,
     expect: u64,
     rows: u64,
@@ -127,7 +132,12 @@ pub struct Committer {
 }
 
 impl SinkCommitter for Committer {
-    fn commit(&mut self, _checkpoint_id: u64, infos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+    fn commit(&mut self, checkpoint_id: u64, infos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+        if self.fatal {
+            return Err(Error::fatal(format!(
+                "injected fatal failure committing checkpoint {checkpoint_id}"
+            )));
+        }
         if self.fail && self.rows > 0 && first_time(&self.marker)? {
             return Err(Error::retriable(format!(
                 "injected failure in commit after {} rows",
@@ -180,6 +190,7 @@ impl Sink for FaultSink {
     fn committer(options: &Options, _: &TaskContext, _: Vec<TableSchema>) -> Result<Committer> {
         Ok(Committer {
             fail: options.string("fail_in")?.as_deref() == Some("commit"),
+            fatal: options.string("fail_in")?.as_deref() == Some("commit_fatal"),
             marker: marker(options)?,
             expect: options.i64("expect_rows")?.unwrap_or(0).max(0) as u64,
             rows: 0,

@@ -1,7 +1,8 @@
 //! A test source that fails on purpose, where the option `fail_in` says: `open` (an invalid
 //! option), `reader` (a fatal error creating the reader), `poll` (a fatal error after
-//! `fail_after` rows), `panic` (a guest panic: a trap) or `none`. It produces `rows` rows of
-//! (id bigint) per reader.
+//! `fail_after` rows), `poll_retriable` (the same, as a retriable error), `panic` (a guest
+//! panic: a trap), `enumerate` (the enumerator breaks the contract: it assigns a split to a
+//! reader that does not exist) or `none`. It produces `rows` rows of (id bigint) per reader.
 
 use serde_json::{Value as Json, json};
 use st_sdk::{
@@ -21,7 +22,7 @@ impl Describe for Faulty {
                 "fail_in",
                 OptionType::String,
                 json!("none"),
-                "Where to fail: none, open, reader, poll, panic.",
+                "Where to fail: none, open, reader, poll, poll_retriable, panic, enumerate.",
             )
             .optional("rows", OptionType::Integer, json!(10), "Rows per reader.")
             .optional(
@@ -64,9 +65,10 @@ impl Source for Faulty {
         })
     }
 
-    fn enumerator(_: &Options, ctx: &TaskContext, _: Option<Vec<u8>>) -> Result<Enum> {
+    fn enumerator(options: &Options, ctx: &TaskContext, _: Option<Vec<u8>>) -> Result<Enum> {
         Ok(Enum {
-            readers: ctx.parallelism,
+            // One reader too many: the last split goes to a reader that does not exist.
+            readers: ctx.parallelism + u32::from(mode(options)? == "enumerate"),
             done: false,
         })
     }
@@ -141,17 +143,17 @@ impl SplitReader for Reader {
         self.no_more = true;
     }
     fn poll_next(&mut self, max_rows: u32) -> Result<Poll> {
-        if (self.mode == "poll" || self.mode == "panic") && self.emitted >= self.fail_after {
-            if self.mode == "panic" {
-                panic!(
+        let failing = matches!(self.mode.as_str(), "poll" | "poll_retriable" | "panic");
+        if failing && self.emitted >= self.fail_after {
+            let message = format!("read failed after {} rows", self.emitted);
+            return Err(match self.mode.as_str() {
+                "panic" => panic!(
                     "the faulty source panicked on purpose after {} rows",
                     self.emitted
-                );
-            }
-            return Err(Error::fatal(format!(
-                "read failed after {} rows",
-                self.emitted
-            )));
+                ),
+                "poll_retriable" => Error::retriable(message),
+                _ => Error::fatal(message),
+            });
         }
         if !self.has_split || self.emitted >= self.rows {
             return Ok(if self.no_more {
@@ -161,7 +163,7 @@ impl SplitReader for Reader {
             });
         }
         let mut n = (self.rows - self.emitted).min(u64::from(max_rows));
-        if self.mode == "poll" || self.mode == "panic" {
+        if failing {
             n = n.min(self.fail_after - self.emitted);
         }
         let ids: Vec<i64> = (self.emitted..self.emitted + n).map(|i| i as i64).collect();

@@ -15,14 +15,28 @@ use std::time::{Duration, Instant};
 use st_checkpoint::{Kind, TaskSnapshot};
 use st_conf::ReadAhead;
 use st_core::{Batch, PluginKind};
+use st_plan::{Command, Event, SplitMsg, TaskId, TaskMetrics, TaskRole};
 use st_runtime::{
     PollStatus, ReaderInstance, Runtime, RuntimeError, SandboxSpec, SinkWriterInstance, Split,
     TaskContext, TransformInstance,
 };
-use tokio::sync::mpsc;
 
-use crate::protocol::{Command, Event, SplitMsg, TaskId, TaskMetrics, TaskRole};
-use crate::{BATCH_ROWS, PreparedJob, ctx};
+use super::{Commands, Events};
+use crate::{BATCH_ROWS, PreparedJob};
+
+/// How often a running subtask reports what it moved so far.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+
+/// Records an instance replaced near its memory cap (`what` says which kind, for the log).
+fn recycled_instance(metrics: &mut TaskMetrics, task: String, peak_memory: usize, what: &str) {
+    tracing::info!(
+        task,
+        memory = peak_memory,
+        "recycled a {what} near its memory cap"
+    );
+    metrics.peak_memory.push((task, peak_memory as u64));
+    metrics.recycled += 1;
+}
 
 /// What the subtask does next, once its commands are handled.
 enum Phase {
@@ -65,7 +79,7 @@ impl Drop for Ahead {
 }
 
 struct ReaderSlot {
-    node: usize,
+    node: u32,
     /// Away while `ahead` polls it.
     reader: Option<ReaderInstance>,
     ahead: Option<Ahead>,
@@ -73,6 +87,7 @@ struct ReaderSlot {
     /// The enumerator said no more splits will come (told again to a recycled reader).
     no_more: bool,
     rows: u64,
+    bytes: u64,
     started: Instant,
     reading: Took,
     pushing: Took,
@@ -85,20 +100,24 @@ struct Env<'a> {
     job: &'a PreparedJob,
     index: u32,
     par: u32,
-    /// The memory at which each node's instances are recycled.
+    /// The memory at which each vertex's instances are recycled.
     recycle_at: &'a [Option<usize>],
 }
 
 impl Env<'_> {
-    fn ctx(&self, node: usize) -> TaskContext {
-        ctx(self.job, node, self.index, self.par)
+    fn ctx(&self, vertex: u32) -> TaskContext {
+        self.job.ctx(vertex, self.index, self.par)
+    }
+
+    fn recycle_at(&self, vertex: u32) -> Option<usize> {
+        self.recycle_at[vertex as usize]
     }
 }
 
 /// The transforms and writers batches are pushed through.
 struct Chain {
-    transforms: HashMap<usize, TransformInstance>,
-    writers: Vec<(usize, SinkWriterInstance)>,
+    transforms: HashMap<u32, TransformInstance>,
+    writers: Vec<(u32, SinkWriterInstance)>,
     /// A writer passed its recycling threshold: what it wrote must go through a checkpoint
     /// before a fresh instance can take over from its state.
     full: bool,
@@ -116,6 +135,8 @@ struct Subtask<'a> {
     read: BTreeMap<String, u64>,
     /// The coordinator was asked for a checkpoint to recycle a writer.
     asked: bool,
+    /// When metrics were last reported.
+    reported: Instant,
 }
 
 /// The memory at which an instance is recycled, from st.yaml's `recycle-at-percent`.
@@ -131,18 +152,24 @@ async fn recycle_reader(
     slot: &mut ReaderSlot,
     metrics: &mut TaskMetrics,
 ) -> Result<(), RuntimeError> {
-    let node = &env.job.nodes[slot.node];
+    let node = env.job.vertex(slot.node);
     let ctx = env.ctx(slot.node);
     let state = slot.instance()?.snapshot_state(0).await?;
     let mut fresh = env
         .rt
-        .reader(&node.plugin, &node.options, &ctx, &state, &node.out_tables)
+        .reader(
+            env.job.plugin(slot.node),
+            &node.options,
+            &ctx,
+            &state,
+            &node.out_tables,
+        )
         .await?;
     if slot.no_more {
         fresh.no_more_splits().await?;
     }
     let old = std::mem::replace(slot.instance()?, fresh);
-    metrics.recycled_instance(ctx.task_id(), old.peak_memory(), "reader");
+    recycled_instance(metrics, ctx.task_id(), old.peak_memory(), "reader");
     Ok(())
 }
 
@@ -229,30 +256,33 @@ fn split_from_bytes(b: &[u8]) -> Result<Split, RuntimeError> {
     })
 }
 
-/// Runs subtask `index` of pipeline `p` until the coordinator says `Finish` (or `Cancel`),
-/// starting from `restore`.
-pub(crate) async fn run(
+/// Runs subtask `task` until the coordinator says `Finish` (or `Cancel`), starting from
+/// `restore`.
+pub(super) async fn run(
     rt: &Runtime,
     job: &PreparedJob,
-    p: usize,
-    index: u32,
-    mut cmds: mpsc::UnboundedReceiver<Command>,
-    events: &mpsc::UnboundedSender<Event>,
+    task: TaskId,
+    mut cmds: Commands,
+    events: &Events,
     restore: TaskSnapshot,
 ) -> Result<(), RuntimeError> {
+    let TaskRole::Subtask { index } = task.role else {
+        unreachable!("launched as a subtask");
+    };
     let recycle_at: Vec<Option<usize>> = job
-        .nodes
+        .sandboxes
         .iter()
-        .map(|n| recycle_threshold(rt, &n.sandbox))
+        .map(|s| recycle_threshold(rt, s))
         .collect();
+    let p = task.pipeline as usize;
     let env = Env {
         rt,
         job,
         index,
-        par: job.pipelines[p].parallelism,
+        par: job.plan.pipelines[p].parallelism,
         recycle_at: &recycle_at,
     };
-    let mut subtask = Subtask::open(env, p, &restore).await?;
+    let mut subtask = Subtask::open(env, task, &restore).await?;
     let mut phase = Phase::Running;
     let mut idle = false;
     loop {
@@ -284,7 +314,7 @@ pub(crate) async fn run(
         }
         if pending.iter().any(|c| matches!(c, Command::Cancel)) {
             // Not waiting for a read in flight: it may be the very call being cancelled.
-            return Err(RuntimeError::Host("cancelled".into()));
+            return Ok(());
         }
         if !pending.is_empty() {
             subtask.read(Read::Settle).await?;
@@ -302,10 +332,9 @@ pub(crate) async fn run(
         }
         idle = !subtask.read(Read::Ahead).await?;
         subtask.ask_for_checkpoint_if_full(events);
-        if job.bounded && subtask.readers.iter().all(|r| r.finished && r.no_more) {
-            let _ = events.send(Event::Drained {
-                task: subtask.task.clone(),
-            });
+        subtask.report(events);
+        if job.plan.bounded && subtask.readers.iter().all(|r| r.finished && r.no_more) {
+            let _ = events.send(Event::Drained { task: subtask.task });
             phase = Phase::Waiting;
         }
     }
@@ -316,14 +345,14 @@ impl<'a> Subtask<'a> {
     /// writers reachable from them (writers restored to their state).
     async fn open(
         env: Env<'a>,
-        p: usize,
+        task: TaskId,
         restore: &TaskSnapshot,
     ) -> Result<Subtask<'a>, RuntimeError> {
         let (rt, job) = (env.rt, env.job);
-        let plan = &job.pipelines[p];
+        let plan = &job.plan.pipelines[task.pipeline as usize];
         let mut readers = Vec::new();
         for &s in &plan.sources {
-            let node = &job.nodes[s];
+            let node = job.vertex(s);
             let splits: Vec<Split> = restore
                 .states
                 .get(&node.path)
@@ -336,7 +365,7 @@ impl<'a> Subtask<'a> {
                 .unwrap_or_default();
             let reader = rt
                 .reader(
-                    &node.plugin,
+                    job.plugin(s),
                     &node.options,
                     &env.ctx(s),
                     &splits,
@@ -350,18 +379,20 @@ impl<'a> Subtask<'a> {
                 finished: false,
                 no_more: false,
                 rows: 0,
+                bytes: 0,
                 started: Instant::now(),
                 reading: Took::default(),
                 pushing: Took::default(),
             });
         }
-        // Every node reachable from the sources, in the job's order.
-        let mut reachable = vec![false; job.nodes.len()];
-        let mut stack: Vec<usize> = plan.sources.clone();
+        // Every vertex reachable from the sources, in the job's order.
+        let vertices = &job.plan.vertices;
+        let mut reachable = vec![false; vertices.len()];
+        let mut stack: Vec<u32> = plan.sources.clone();
         while let Some(n) = stack.pop() {
-            if !reachable[n] {
-                reachable[n] = true;
-                stack.extend(job.nodes[n].downstream.iter().map(|(d, _)| *d));
+            if !reachable[n as usize] {
+                reachable[n as usize] = true;
+                stack.extend(job.vertex(n).downstream.iter().map(|(d, _)| *d));
             }
         }
         let mut chain = Chain {
@@ -370,11 +401,14 @@ impl<'a> Subtask<'a> {
             full: false,
             written: BTreeMap::new(),
         };
-        for (i, node) in job.nodes.iter().enumerate().filter(|(i, _)| reachable[*i]) {
+        for (i, node) in (0u32..)
+            .zip(vertices)
+            .filter(|(i, _)| reachable[*i as usize])
+        {
             match node.kind {
                 PluginKind::Transform => {
                     let t = rt
-                        .transform(&node.plugin, &node.options, &env.ctx(i), &node.in_tables)
+                        .transform(job.plugin(i), &node.options, &env.ctx(i), &node.in_tables)
                         .await?;
                     chain.transforms.insert(i, t);
                 }
@@ -382,7 +416,7 @@ impl<'a> Subtask<'a> {
                     let states = restore.states.get(&node.path).cloned().unwrap_or_default();
                     let w = rt
                         .sink_writer(
-                            &node.plugin,
+                            job.plugin(i),
                             &node.options,
                             &env.ctx(i),
                             &node.in_tables,
@@ -396,28 +430,64 @@ impl<'a> Subtask<'a> {
         }
         Ok(Subtask {
             env,
-            task: TaskId {
-                job_id: job.job_id.clone(),
-                pipeline: plan.id,
-                role: TaskRole::Subtask { index: env.index },
-            },
+            task,
             readers,
             chain,
             metrics: TaskMetrics::default(),
             read: BTreeMap::new(),
             asked: false,
+            reported: Instant::now(),
         })
     }
 
     fn reader(&mut self, source: u32) -> Option<&mut ReaderSlot> {
-        self.readers.iter_mut().find(|r| r.node == source as usize)
+        self.readers.iter_mut().find(|r| r.node == source)
+    }
+
+    /// What the subtask moved so far.
+    fn progress(&self) -> TaskMetrics {
+        TaskMetrics {
+            rows_read: self.read.iter().map(|(t, n)| (t.clone(), *n)).collect(),
+            rows_written: self
+                .chain
+                .written
+                .iter()
+                .map(|(t, n)| (t.clone(), *n))
+                .collect(),
+            bytes_read: self.metrics.bytes_read,
+            bytes_written: self.metrics.bytes_written,
+            peak_guest_memory: self
+                .readers
+                .iter()
+                .map(ReaderSlot::peak_memory)
+                .chain(
+                    self.chain
+                        .writers
+                        .iter()
+                        .map(|(_, w)| w.peak_memory() as u64),
+                )
+                .max()
+                .unwrap_or(0),
+            ..TaskMetrics::default()
+        }
+    }
+
+    /// Reports its progress, at most once every [`METRICS_EVERY`].
+    fn report(&mut self, events: &Events) {
+        if self.reported.elapsed() >= METRICS_EVERY {
+            self.reported = Instant::now();
+            let _ = events.send(Event::Metrics {
+                task: self.task,
+                metrics: self.progress(),
+            });
+        }
     }
 
     /// Handles one command from the coordinator, moving `phase` on where it says so.
     async fn handle(
         &mut self,
         cmd: Command,
-        events: &mpsc::UnboundedSender<Event>,
+        events: &Events,
         phase: &mut Phase,
     ) -> Result<(), RuntimeError> {
         match cmd {
@@ -446,7 +516,7 @@ impl<'a> Subtask<'a> {
                     self.recycle_writers(&snapshot).await?;
                 }
                 let _ = events.send(Event::Ack {
-                    task: self.task.clone(),
+                    task: self.task,
                     id,
                     snapshot,
                 });
@@ -462,12 +532,18 @@ impl<'a> Subtask<'a> {
             Command::Finish => {
                 let metrics = self.finish().await?;
                 let _ = events.send(Event::Finished {
-                    task: self.task.clone(),
+                    task: self.task,
                     metrics,
                 });
                 *phase = Phase::Done;
             }
-            Command::Cancel => return Err(RuntimeError::Host("cancelled".into())),
+            Command::Cancel => {}
+            Command::RequestSplits | Command::Commit { .. } => {
+                return Err(RuntimeError::Host(format!(
+                    "{} received a command it does not take: {cmd:?}",
+                    self.task
+                )));
+            }
         }
         Ok(())
     }
@@ -480,12 +556,12 @@ impl<'a> Subtask<'a> {
         for r in &mut self.readers {
             let splits = r.instance()?.snapshot_state(id).await?;
             snapshot.states.insert(
-                job.nodes[r.node].path.clone(),
+                job.vertex(r.node).path.clone(),
                 splits.iter().map(split_bytes).collect(),
             );
         }
         for (n, w) in &mut self.chain.writers {
-            let path = job.nodes[*n].path.clone();
+            let path = job.vertex(*n).path.clone();
             if let Some(info) = w.prepare_commit(id).await? {
                 snapshot.commit_infos.insert(path.clone(), vec![info]);
             }
@@ -501,19 +577,32 @@ impl<'a> Subtask<'a> {
     async fn recycle_writers(&mut self, snapshot: &TaskSnapshot) -> Result<(), RuntimeError> {
         let env = self.env;
         for (n, w) in &mut self.chain.writers {
-            if env.recycle_at[*n].is_none_or(|limit| w.peak_memory() < limit) {
+            if env
+                .recycle_at(*n)
+                .is_none_or(|limit| w.peak_memory() < limit)
+            {
                 continue;
             }
-            let node = &env.job.nodes[*n];
+            let node = env.job.vertex(*n);
             let ctx = env.ctx(*n);
             let states = snapshot.states.get(&node.path).cloned().unwrap_or_default();
             let fresh = env
                 .rt
-                .sink_writer(&node.plugin, &node.options, &ctx, &node.in_tables, &states)
+                .sink_writer(
+                    env.job.plugin(*n),
+                    &node.options,
+                    &ctx,
+                    &node.in_tables,
+                    &states,
+                )
                 .await?;
             let old = std::mem::replace(w, fresh);
-            self.metrics
-                .recycled_instance(ctx.task_id(), old.peak_memory(), "writer");
+            recycled_instance(
+                &mut self.metrics,
+                ctx.task_id(),
+                old.peak_memory(),
+                "writer",
+            );
         }
         self.chain.full = false;
         self.asked = false;
@@ -522,12 +611,10 @@ impl<'a> Subtask<'a> {
 
     /// Once a writer passed its recycling threshold, asks the coordinator (once) for the
     /// checkpoint at which it is replaced.
-    fn ask_for_checkpoint_if_full(&mut self, events: &mpsc::UnboundedSender<Event>) {
+    fn ask_for_checkpoint_if_full(&mut self, events: &Events) {
         if self.chain.full && !self.asked {
             self.asked = true;
-            let _ = events.send(Event::WantCheckpoint {
-                task: self.task.clone(),
-            });
+            let _ = events.send(Event::WantCheckpoint { task: self.task });
         }
     }
 
@@ -577,7 +664,8 @@ impl<'a> Subtask<'a> {
             let (batch, status) = slot.next().await?;
             if status == PollStatus::Finished {
                 slot.finished = true;
-            } else if env.recycle_at[slot.node]
+            } else if env
+                .recycle_at(slot.node)
                 .is_some_and(|limit| slot.instance().is_ok_and(|r| r.memory() >= limit))
             {
                 recycle_reader(env, slot, &mut self.metrics).await?;
@@ -589,25 +677,36 @@ impl<'a> Subtask<'a> {
                 slot.read_ahead();
                 self.metrics.read_ahead += 1;
             }
-            if let Some(t) = env.job.nodes[slot.node]
+            if let Some(t) = env
+                .job
+                .vertex(slot.node)
                 .out_tables
                 .get(batch.table as usize)
             {
                 *self.read.entry(t.table_path.clone()).or_default() += batch.num_rows as u64;
             }
-            self.metrics.bytes_read += batch.byte_size() as u64;
+            let bytes = batch.byte_size() as u64;
+            self.metrics.bytes_read += bytes;
             slot.rows += batch.num_rows as u64;
+            slot.bytes += bytes;
             let t = Instant::now();
             self.chain
                 .push(env, &mut self.metrics, slot.node, batch)
                 .await?;
             slot.pushing.add(t.elapsed());
-            if let Some(limit) = env.job.rows_per_second.filter(|l| *l > 0) {
-                let due = Duration::from_secs_f64(slot.rows as f64 / limit as f64);
-                let elapsed = slot.started.elapsed();
-                if due > elapsed {
-                    tokio::time::sleep(due - elapsed).await;
-                }
+            // `read_limit`: each reader keeps to both rates, as SeaTunnel applies them to
+            // each parallel reader.
+            let plan = &env.job.plan;
+            let due = |done: u64, limit: Option<u64>| {
+                limit.filter(|l| *l > 0).map_or(Duration::ZERO, |l| {
+                    Duration::from_secs_f64(done as f64 / l as f64)
+                })
+            };
+            let due =
+                due(slot.rows, plan.rows_per_second).max(due(slot.bytes, plan.bytes_per_second));
+            let elapsed = slot.started.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
             }
         }
         Ok(progressed)
@@ -620,13 +719,13 @@ impl Chain {
         &mut self,
         env: Env<'_>,
         metrics: &mut TaskMetrics,
-        from: usize,
+        from: u32,
         batch: Batch,
     ) -> Result<(), RuntimeError> {
         let job = env.job;
-        let mut queue: VecDeque<(usize, Batch)> = VecDeque::from([(from, batch)]);
+        let mut queue: VecDeque<(u32, Batch)> = VecDeque::from([(from, batch)]);
         while let Some((from, batch)) = queue.pop_front() {
-            let downstream = &job.nodes[from].downstream;
+            let downstream = &job.vertex(from).downstream;
             let mut batch = Some(batch);
             for (k, &(to, offset)) in downstream.iter().enumerate() {
                 let mut b = if k + 1 == downstream.len() {
@@ -638,7 +737,7 @@ impl Chain {
                         .clone()
                 };
                 b.table += offset;
-                match job.nodes[to].kind {
+                match job.vertex(to).kind {
                     PluginKind::Transform => {
                         if let Some(t) = self.transforms.get_mut(&to) {
                             for out in t.map(b).await? {
@@ -646,27 +745,34 @@ impl Chain {
                             }
                             // Transforms keep no state between batches: a fresh instance
                             // replaces one near its memory cap.
-                            if env.recycle_at[to].is_some_and(|limit| t.memory() >= limit) {
-                                let node = &job.nodes[to];
+                            if env.recycle_at(to).is_some_and(|limit| t.memory() >= limit) {
+                                let node = job.vertex(to);
                                 let ctx = env.ctx(to);
                                 let fresh = env
                                     .rt
-                                    .transform(&node.plugin, &node.options, &ctx, &node.in_tables)
+                                    .transform(job.plugin(to), &node.options, &ctx, &node.in_tables)
                                     .await?;
                                 let old = std::mem::replace(t, fresh);
-                                metrics.recycled_instance(ctx.task_id(), old.memory(), "transform");
+                                recycled_instance(
+                                    metrics,
+                                    ctx.task_id(),
+                                    old.memory(),
+                                    "transform",
+                                );
                             }
                         }
                     }
                     PluginKind::Sink => {
                         if let Some((_, w)) = self.writers.iter_mut().find(|(n, _)| *n == to) {
-                            if let Some(t) = job.nodes[to].in_tables.get(b.table as usize) {
+                            if let Some(t) = job.vertex(to).in_tables.get(b.table as usize) {
                                 *self.written.entry(t.table_path.clone()).or_default() +=
                                     b.num_rows as u64;
                             }
+                            metrics.bytes_written += b.byte_size() as u64;
                             w.write(b).await?;
-                            self.full |=
-                                env.recycle_at[to].is_some_and(|limit| w.peak_memory() >= limit);
+                            self.full |= env
+                                .recycle_at(to)
+                                .is_some_and(|limit| w.peak_memory() >= limit);
                         }
                     }
                     PluginKind::Source => {}

@@ -1,0 +1,26 @@
+//! A job's sandbox settings for one plugin, as written: the limits it sets and what it grants
+//! (directories, network addresses, environment variables). Declared, not resolved: a path
+//! here has not been checked and a host name has not been looked up; the node that runs the
+//! task does both (a plan travels to other machines carrying this).
+
+use serde::{Deserialize, Serialize};
+
+/// A directory grant as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirConfig {
+    pub path: String,
+    /// Where the plugin sees it; the same path when left out.
+    pub guest: Option<String>,
+    pub writable: bool,
+}
+
+/// One `sandbox` block (a plugin's) or `env.sandbox` (limits only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxConfig {
+    pub max_memory_mb: Option<u64>,
+    pub call_timeout_ms: Option<u64>,
+    pub dirs: Vec<DirConfig>,
+    /// `host:port` or `host:*`.
+    pub network: Vec<String>,
+    pub env: Vec<(String, String)>,
+}

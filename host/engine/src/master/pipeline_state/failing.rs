@@ -1,0 +1,13 @@
+//! FAILING: failed for good; its tasks are being stopped.
+
+use super::{PipelineInput, Transition};
+use st_plan::PipelineStatus;
+
+pub(super) fn next(input: PipelineInput) -> Transition {
+    match input {
+        PipelineInput::Stopped | PipelineInput::Finished | PipelineInput::Savepointed => {
+            Transition::To(PipelineStatus::Failed)
+        }
+        _ => Transition::Stay,
+    }
+}

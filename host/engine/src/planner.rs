@@ -1,0 +1,283 @@
+//! Planning: a job config becomes a [`JobPlan`]. Every plugin is resolved and pinned by the
+//! sha256 of its component, its options are checked against the plugin's description, and
+//! sources and transforms are opened once to learn their schemas. Every problem found is
+//! reported, each with its file, line and option.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use st_core::{PluginKind, SandboxConfig};
+use st_job::{ConfigError, ConfigErrors, JobConfig, JobMode};
+use st_plan::{JobId, JobPlan, PipelinePlan, PluginId, Vertex};
+use st_runtime::{
+    CancelToken, LoadedFrom, Plugin, PluginError, PluginRef, RuntimeError, SandboxSpec, TaskContext,
+};
+
+use crate::{Engine, JobError, sandbox};
+
+/// A planned job and what planning loaded: the components stay loaded while this lives, so
+/// opening the plan in this process finds them by hash.
+pub struct Planned {
+    pub plan: JobPlan,
+    /// How each plugin was loaded: (plugin path, from, time).
+    pub loads: Vec<(String, LoadedFrom, Duration)>,
+    pub(crate) plugins: Vec<Arc<Plugin>>,
+}
+
+fn config_error(job: &JobConfig, plugin: usize, path: &[String], message: String) -> ConfigError {
+    let p = &job.plugins[plugin];
+    ConfigError {
+        file: job.file.clone(),
+        line: Some(if path.is_empty() {
+            p.line
+        } else {
+            job.line_of(plugin, path)
+        }),
+        col: None,
+        path: if path.is_empty() {
+            p.path()
+        } else {
+            format!("{}.{}", p.path(), path.join("."))
+        },
+        message,
+    }
+}
+
+/// Turns a plugin's error during planning into a config error when it names an option.
+fn plan_error(job: &JobConfig, plugin: usize, e: RuntimeError) -> ConfigError {
+    match e.plugin_error() {
+        Some(PluginError::InvalidOption { option, message }) => {
+            let path: Vec<String> = option.split('.').map(str::to_string).collect();
+            config_error(job, plugin, &path, message.clone())
+        }
+        _ => config_error(job, plugin, &[], e.to_string()),
+    }
+}
+
+/// Orders plugins so every plugin comes after its inputs (the DAG is acyclic by now).
+fn topo_order(inputs: &[Vec<usize>]) -> Vec<usize> {
+    fn visit(i: usize, inputs: &[Vec<usize>], seen: &mut [bool], out: &mut Vec<usize>) {
+        if seen[i] {
+            return;
+        }
+        seen[i] = true;
+        for &j in &inputs[i] {
+            visit(j, inputs, seen, out);
+        }
+        out.push(i);
+    }
+    let mut seen = vec![false; inputs.len()];
+    let mut out = Vec::new();
+    for i in 0..inputs.len() {
+        visit(i, inputs, &mut seen, &mut out);
+    }
+    out
+}
+
+/// A plugin's sandbox as declared: its own block, its limits falling back to `env.sandbox`.
+fn declared(env: &SandboxConfig, plugin: &SandboxConfig) -> SandboxConfig {
+    SandboxConfig {
+        max_memory_mb: plugin.max_memory_mb.or(env.max_memory_mb),
+        call_timeout_ms: plugin.call_timeout_ms.or(env.call_timeout_ms),
+        ..plugin.clone()
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl Engine {
+    /// Plans `job` under `job_id`. Grants are checked here as they will be where the tasks run
+    /// (this node, in local mode), so a wrong one is reported with its line before anything runs.
+    pub async fn plan(&self, job: &JobConfig, job_id: JobId) -> Result<Planned, JobError> {
+        let mut errors = Vec::new();
+        let mut loaded = Vec::new();
+        let mut loads = Vec::new();
+        let mut sandboxes = Vec::new();
+        for (i, p) in job.plugins.iter().enumerate() {
+            let declared = declared(&job.env.sandbox, &p.sandbox);
+            match sandbox::spec(self.runtime.config(), &declared) {
+                Ok(spec) => sandboxes.push((declared, Arc::new(spec))),
+                Err((sub, message)) => {
+                    let path: Vec<String> =
+                        std::iter::once("sandbox".to_string()).chain(sub).collect();
+                    errors.push(config_error(job, i, &path, message));
+                    sandboxes.push((declared, Arc::new(SandboxSpec::default())));
+                }
+            }
+            let r = PluginRef {
+                name: &p.name,
+                artifact: p.artifact.as_deref(),
+                sha256: p.sha256.as_deref(),
+                kind: Some(p.kind),
+            };
+            let res = self.runtime.load_ref(r).await.map(|l| {
+                loads.push((p.path(), l.from, l.elapsed));
+                l.plugin
+            });
+            match res {
+                Ok(plugin) if plugin.info.kind != p.kind => {
+                    errors.push(config_error(
+                        job,
+                        i,
+                        &[],
+                        format!(
+                            "{} is a {} plugin and cannot be used under `{}`",
+                            plugin.info.name, plugin.info.kind, p.kind
+                        ),
+                    ));
+                    loaded.push(None);
+                }
+                Ok(plugin) => match st_job::check_options(job, i, &plugin.info) {
+                    Ok(opts) => {
+                        loaded.push(Some((plugin, serde_json::Value::Object(opts).to_string())))
+                    }
+                    Err(errs) => {
+                        errors.extend(errs);
+                        loaded.push(None);
+                    }
+                },
+                Err(e) => {
+                    errors.push(config_error(job, i, &[], e.to_string()));
+                    loaded.push(None);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(JobError::Invalid(ConfigErrors(errors)));
+        }
+        let bounded = job.env.job_mode == JobMode::Batch;
+        let mut plugins = Vec::new();
+        let mut specs = Vec::new();
+        let mut vertices: Vec<Vertex> = Vec::new();
+        for ((l, p), (declared, spec)) in loaded.into_iter().zip(&job.plugins).zip(sandboxes) {
+            let (plugin, options) = l.expect("every plugin loaded when there are no errors");
+            vertices.push(Vertex {
+                path: p.path(),
+                kind: plugin.info.kind,
+                plugin: PluginId {
+                    name: p.name.clone(),
+                    sha256: plugin.sha256.clone(),
+                    artifact: p.artifact.clone(),
+                },
+                options,
+                in_tables: Vec::new(),
+                out_tables: Vec::new(),
+                downstream: Vec::new(),
+                parallelism: p.parallelism,
+                sandbox: declared,
+            });
+            plugins.push(plugin);
+            specs.push(spec);
+        }
+        let cancel = CancelToken::default();
+        for i in topo_order(&job.inputs) {
+            let mut in_tables = Vec::new();
+            for &j in &job.inputs[i] {
+                let offset = index(in_tables.len());
+                vertices[j].downstream.push((index(i), offset));
+                in_tables.extend(vertices[j].out_tables.iter().cloned());
+            }
+            let ctx = TaskContext {
+                job_id: job_id.to_string(),
+                job_name: job.env.job_name.clone(),
+                plugin_path: vertices[i].path.clone(),
+                subtask: 0,
+                parallelism: vertices[i].parallelism.unwrap_or(job.env.parallelism),
+                bounded,
+                sandbox: specs[i].clone(),
+                cancel: cancel.clone(),
+            };
+            let (v, plugin) = (&vertices[i], &plugins[i]);
+            match v.kind {
+                PluginKind::Source => {
+                    match self.runtime.open_source(plugin, &v.options, &ctx).await {
+                        Ok(info) => {
+                            if bounded && !info.bounded {
+                                errors.push(config_error(job, i, &[], "is unbounded and cannot run in a BATCH job; set env.job.mode = STREAMING".into()));
+                            }
+                            vertices[i].out_tables = info.tables;
+                        }
+                        Err(e) => errors.push(plan_error(job, i, e)),
+                    }
+                }
+                PluginKind::Transform => match self
+                    .runtime
+                    .transform(plugin, &v.options, &ctx, &in_tables)
+                    .await
+                {
+                    Ok(t) => vertices[i].out_tables = t.outputs,
+                    Err(e) => errors.push(plan_error(job, i, e)),
+                },
+                PluginKind::Sink => {}
+            }
+            vertices[i].in_tables = in_tables;
+        }
+        if !errors.is_empty() {
+            return Err(JobError::Invalid(ConfigErrors(errors)));
+        }
+        let mut warnings = job.warnings.clone();
+        let mut pipelines = Vec::new();
+        for group in job.pipelines() {
+            let of_kind = |kind| -> Vec<u32> {
+                group
+                    .iter()
+                    .copied()
+                    .filter(|i| vertices[*i].kind == kind)
+                    .map(index)
+                    .collect()
+            };
+            let (sources, sinks) = (of_kind(PluginKind::Source), of_kind(PluginKind::Sink));
+            if sinks.is_empty() {
+                warnings.push(format!(
+                    "{} reach no sink and will not run",
+                    group
+                        .iter()
+                        .map(|i| vertices[*i].path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                continue;
+            }
+            let parallelism = sources
+                .iter()
+                .filter_map(|s| vertices[*s as usize].parallelism)
+                .max()
+                .unwrap_or(job.env.parallelism)
+                .max(1);
+            pipelines.push(PipelinePlan {
+                id: index(pipelines.len()),
+                sources,
+                sinks,
+                parallelism,
+            });
+        }
+        let checkpoints = &self.checkpoints;
+        let plan = JobPlan {
+            job_id,
+            job_name: job.env.job_name.clone(),
+            bounded,
+            vertices,
+            pipelines,
+            rows_per_second: job.env.rows_per_second,
+            bytes_per_second: job.env.bytes_per_second,
+            checkpoint_interval_ms: job
+                .env
+                .checkpoint_interval_ms
+                .or((!bounded).then_some(checkpoints.interval_ms)),
+            checkpoint_timeout_ms: job
+                .env
+                .checkpoint_timeout_ms
+                .unwrap_or(checkpoints.timeout_ms),
+            retry_times: job.env.retry_times.unwrap_or(3),
+            retry_interval_ms: job.env.retry_interval_seconds.unwrap_or(3) * 1000,
+            warnings,
+        };
+        Ok(Planned {
+            plan,
+            loads,
+            plugins,
+        })
+    }
+}
