@@ -93,12 +93,21 @@ impl JobArgs {
     }
 }
 
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// Treat an option a plugin does not declare as an error, not a warning.
+    #[arg(long)]
+    strict: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Run a job in this process and exit when it ends.
     Run(JobArgs),
     /// Check a job config and its plugins' options without running it.
-    Check(JobArgs),
+    Check(CheckArgs),
     /// List and describe plugins.
     #[command(subcommand)]
     Plugin(PluginCmd),
@@ -141,20 +150,12 @@ fn runtime(st_config: Option<&std::path::Path>) -> anyhow::Result<Arc<Runtime>> 
     Ok(Arc::new(start_runtime(&engine_config(st_config)?)?))
 }
 
-/// The runtime and the engine's checkpoint settings, from the engine config.
+/// The engine, from the engine config.
 fn engine(conf: &st_conf::EngineConfig) -> anyhow::Result<Engine> {
-    let rt = start_runtime(conf)?;
-    let storage = &conf.checkpoint.storage;
-    let store = st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, "local")
-        .map_err(|e| anyhow::anyhow!("{}: {e}", conf.source))?;
-    Ok(
-        Engine::new(Arc::new(rt)).with_checkpoints(st_engine::CheckpointConfig {
-            interval_ms: conf.checkpoint.interval,
-            timeout_ms: conf.checkpoint.timeout,
-            max_retained: conf.checkpoint.storage.max_retained as usize,
-            store: Some(store),
-        }),
-    )
+    let builtins = st_builtin::BUILTINS
+        .iter()
+        .map(|b| (b.name, b.kind, b.wasm));
+    Ok(Engine::from_config(conf, "local", builtins)?)
 }
 
 fn main() -> ExitCode {
@@ -188,8 +189,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let conf = cli.st_config.as_deref();
     match cli.command {
-        Cmd::Run(args) => run_job(conf, &args, false).await,
-        Cmd::Check(args) => run_job(conf, &args, true).await,
+        Cmd::Run(args) => run_job(conf, &args, None).await,
+        Cmd::Check(args) => run_job(conf, &args.job, Some(args.strict)).await,
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime(conf)?;
             println!("{:<16} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
@@ -304,22 +305,34 @@ async fn inspect(
     Ok(())
 }
 
+/// `st run` (`check: None`) or `st check` (`Some(strict)`).
 async fn run_job(
     conf: Option<&std::path::Path>,
     args: &JobArgs,
-    check_only: bool,
+    check: Option<bool>,
 ) -> anyhow::Result<ExitCode> {
+    let check_only = check.is_some();
     let path = args.path();
     let vars = args.vars()?;
-    let job = match st_job::load_file(&path, &vars) {
-        Ok(job) => job,
+    let (job, problems) = match st_job::load_file_with_problems(&path, &vars) {
+        Ok(loaded) => loaded,
         Err(errors) => {
             eprint!("{errors}");
             return Ok(ExitCode::from(2));
         }
     };
     let engine_conf = engine_config(conf)?;
-    let engine = engine(&engine_conf)?;
+    let mut engine = engine(&engine_conf)?;
+    if check == Some(true) {
+        engine = engine.with_unknown_options(st_job::UnknownOptions::Error);
+    }
+    if !problems.is_empty() {
+        // The wiring is wrong, but every plugin's options are checked too, in this same run.
+        let mut all = problems;
+        all.extend(engine.option_problems(&job).await);
+        eprint!("{}", st_job::ConfigErrors(all));
+        return Ok(ExitCode::from(2));
+    }
     let job_id = args
         .resume
         .or(args.set_job_id)

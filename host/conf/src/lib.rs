@@ -42,9 +42,10 @@ struct EngineSection {
     classloader_cache_mode: Option<bool>,
     component_cache_dir: Option<PathBuf>,
     plugin_dirs: Option<Vec<PathBuf>>,
-    sandbox: Option<SandboxDefaults>,
+    sandbox: Option<SandboxSection>,
     read_ahead: Option<ReadAhead>,
-    checkpoint: Option<CheckpointConfig>,
+    unknown_options: Option<st_core::UnknownOptions>,
+    checkpoint: Option<CheckpointSection>,
     // SeaTunnel keys accepted for compatibility; cluster issues give them meaning.
     history_job_expire_minutes: Option<u64>,
     backup_count: Option<u32>,
@@ -76,116 +77,77 @@ pub struct SlotService {
 }
 
 /// `seatunnel.engine.checkpoint`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
     /// Milliseconds between checkpoints of a STREAMING job.
-    #[serde(default = "default_checkpoint_interval")]
     pub interval: u64,
     /// Milliseconds a checkpoint may take before it is aborted.
-    #[serde(default = "default_checkpoint_timeout")]
     pub timeout: u64,
-    #[serde(default)]
     pub storage: CheckpointStorage,
 }
 
-impl Default for CheckpointConfig {
-    fn default() -> Self {
-        CheckpointConfig {
-            interval: default_checkpoint_interval(),
-            timeout: default_checkpoint_timeout(),
-            storage: CheckpointStorage::default(),
-        }
-    }
-}
-
-fn default_checkpoint_interval() -> u64 {
-    30_000
-}
-
-fn default_checkpoint_timeout() -> u64 {
-    60_000
-}
-
 /// `seatunnel.engine.checkpoint.storage`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointStorage {
     /// `localfile` (default) or `hdfs`/`s3` as SeaTunnel writes it; the store itself is chosen
     /// by `plugin-config` (`storage.type`, `fs.defaultFS`, `s3.bucket`, ...).
-    #[serde(rename = "type", default = "default_storage_type")]
     pub storage_type: String,
-    #[serde(default = "default_max_retained")]
     pub max_retained: u32,
-    #[serde(default)]
     pub plugin_config: std::collections::BTreeMap<String, String>,
 }
 
-impl Default for CheckpointStorage {
-    fn default() -> Self {
-        CheckpointStorage {
-            storage_type: default_storage_type(),
-            max_retained: default_max_retained(),
-            plugin_config: Default::default(),
-        }
-    }
-}
-
-fn default_storage_type() -> String {
-    "localfile".into()
-}
-
-fn default_max_retained() -> u32 {
-    3
-}
-
 /// `seatunnel.engine.sandbox`: defaults for every plugin instance, which a job may lower.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxDefaults {
     /// Linear-memory cap per plugin instance, in MiB. Also the largest cap a job may ask for.
-    #[serde(default = "default_max_memory_mb")]
     pub max_memory_mb: u64,
     /// How long one call into a plugin may run, in milliseconds (0: no limit).
-    #[serde(default = "default_call_timeout_ms")]
     pub call_timeout_ms: u64,
     /// Plugin instances the pooling allocator keeps slots for; more concurrent instances than
     /// this wait for none and fail with a clear error.
-    #[serde(default = "default_pool_instances")]
     pub pool_instances: u32,
     /// A reader or transform whose memory passes this share of its cap (percent) is recycled
     /// from its restorable state at the next batch boundary, a sink writer at the next
     /// checkpoint (which it asks for); 0 turns recycling off.
-    #[serde(default = "default_recycle_percent")]
     pub recycle_at_percent: u8,
 }
 
-impl Default for SandboxDefaults {
-    fn default() -> Self {
-        SandboxDefaults {
-            max_memory_mb: default_max_memory_mb(),
-            call_timeout_ms: default_call_timeout_ms(),
-            pool_instances: default_pool_instances(),
-            recycle_at_percent: default_recycle_percent(),
-        }
+/// `checkpoint` as written: what it leaves out keeps its value from the layer below.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CheckpointSection {
+    interval: Option<u64>,
+    timeout: Option<u64>,
+    storage: Option<StorageSection>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct StorageSection {
+    #[serde(rename = "type")]
+    storage_type: Option<String>,
+    max_retained: Option<u32>,
+    plugin_config: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SandboxSection {
+    max_memory_mb: Option<u64>,
+    call_timeout_ms: Option<u64>,
+    pool_instances: Option<u32>,
+    recycle_at_percent: Option<u8>,
+}
+
+/// Sets `target` to `value` when the layer has one.
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *target = v;
     }
 }
 
-fn default_max_memory_mb() -> u64 {
-    1024
-}
-
-fn default_call_timeout_ms() -> u64 {
-    300_000
-}
-
-fn default_pool_instances() -> u32 {
-    512
-}
-
-fn default_recycle_percent() -> u8 {
-    80
-}
+/// The shipped `conf/st.yaml`: the layer every config starts from, so the file is the defaults.
+pub const DEFAULTS: &str = include_str!("../../../conf/st.yaml");
 
 /// The engine config, with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +163,9 @@ pub struct EngineConfig {
     pub plugin_dirs: Vec<PathBuf>,
     pub sandbox: SandboxDefaults,
     pub read_ahead: ReadAhead,
+    /// `unknown-options`: whether an option a plugin does not declare is a warning (`warn`,
+    /// as SeaTunnel ignores them) or an error (`error`).
+    pub unknown_options: st_core::UnknownOptions,
     pub checkpoint: CheckpointConfig,
     pub history_job_expire_minutes: u64,
     pub backup_count: u32,
@@ -213,21 +178,46 @@ pub struct EngineConfig {
 }
 
 impl Default for EngineConfig {
+    /// The shipped `conf/st.yaml` ([`DEFAULTS`]), as if no other file were found.
     fn default() -> Self {
-        EngineConfig {
-            source: "built-in defaults".into(),
-            component_cache_mode: true,
-            component_cache_dir: default_cache_dir(),
-            plugin_dirs: Vec::new(),
-            sandbox: SandboxDefaults::default(),
-            read_ahead: ReadAhead::default(),
-            checkpoint: CheckpointConfig::default(),
-            history_job_expire_minutes: 1440,
-            backup_count: 1,
-            slot_service: SlotService::default(),
-            print_execution_info_interval: 60,
-            notices: Vec::new(),
-        }
+        static BUILT_IN: std::sync::OnceLock<EngineConfig> = std::sync::OnceLock::new();
+        BUILT_IN
+            .get_or_init(|| {
+                let unset = EngineConfig {
+                    source: "built-in defaults".into(),
+                    component_cache_mode: false,
+                    component_cache_dir: default_cache_dir(),
+                    plugin_dirs: Vec::new(),
+                    sandbox: SandboxDefaults {
+                        max_memory_mb: 0,
+                        call_timeout_ms: 0,
+                        pool_instances: 0,
+                        recycle_at_percent: 0,
+                    },
+                    read_ahead: ReadAhead::default(),
+                    unknown_options: st_core::UnknownOptions::default(),
+                    checkpoint: CheckpointConfig {
+                        interval: 0,
+                        timeout: 0,
+                        storage: CheckpointStorage {
+                            storage_type: String::new(),
+                            max_retained: 0,
+                            plugin_config: Default::default(),
+                        },
+                    },
+                    history_job_expire_minutes: 0,
+                    backup_count: 0,
+                    slot_service: SlotService::default(),
+                    print_execution_info_interval: 0,
+                    notices: Vec::new(),
+                };
+                let mut c = unset
+                    .overlay(DEFAULTS, Path::new("conf/st.yaml"))
+                    .unwrap_or_else(|e| panic!("the shipped conf/st.yaml is invalid: {e}"));
+                c.source = "built-in defaults".into();
+                c
+            })
+            .clone()
     }
 }
 
@@ -264,8 +254,14 @@ fn default_cache_dir() -> Option<PathBuf> {
 }
 
 impl EngineConfig {
-    /// Parses `text`; `file` names it in messages and relative paths resolve against its folder.
+    /// Parses `text` over the defaults; `file` names it in messages and relative paths resolve
+    /// against its folder.
     pub fn parse(text: &str, file: &Path) -> Result<EngineConfig, ConfError> {
+        EngineConfig::default().overlay(text, file)
+    }
+
+    /// `text`'s settings over this config's.
+    fn overlay(self, text: &str, file: &Path) -> Result<EngineConfig, ConfError> {
         let name = file.display().to_string();
         let parsed: File = if text.trim().is_empty() {
             File::default()
@@ -277,7 +273,7 @@ impl EngineConfig {
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let mut config = EngineConfig {
             source: name.clone(),
-            ..EngineConfig::default()
+            ..self
         };
         match (e.component_cache_mode, e.classloader_cache_mode) {
             (Some(a), Some(b)) if a != b => {
@@ -308,37 +304,44 @@ impl EngineConfig {
             config.plugin_dirs = dirs.into_iter().map(resolve).collect();
         }
         if let Some(s) = e.sandbox {
-            if s.max_memory_mb == 0 || s.max_memory_mb > 4096 {
-                return Err(ConfError {
-                    file: name,
-                    message: format!(
-                        "seatunnel.engine.sandbox.max-memory-mb must be between 1 and 4096 (a wasm32 memory), found {}",
-                        s.max_memory_mb
-                    ),
-                });
+            let sb = &mut config.sandbox;
+            set(&mut sb.max_memory_mb, s.max_memory_mb);
+            set(&mut sb.call_timeout_ms, s.call_timeout_ms);
+            set(&mut sb.pool_instances, s.pool_instances);
+            set(&mut sb.recycle_at_percent, s.recycle_at_percent);
+            let bad = |message: String| ConfError {
+                file: name.clone(),
+                message,
+            };
+            if sb.max_memory_mb == 0 || sb.max_memory_mb > 4096 {
+                return Err(bad(format!(
+                    "seatunnel.engine.sandbox.max-memory-mb must be between 1 and 4096 (a wasm32 memory), found {}",
+                    sb.max_memory_mb
+                )));
             }
-            if s.pool_instances == 0 {
-                return Err(ConfError {
-                    file: name,
-                    message: "seatunnel.engine.sandbox.pool-instances must be at least 1".into(),
-                });
+            if sb.pool_instances == 0 {
+                return Err(bad(
+                    "seatunnel.engine.sandbox.pool-instances must be at least 1".into(),
+                ));
             }
-            if s.recycle_at_percent > 100 {
-                return Err(ConfError {
-                    file: name,
-                    message: format!(
-                        "seatunnel.engine.sandbox.recycle-at-percent must be between 0 and 100, found {}",
-                        s.recycle_at_percent
-                    ),
-                });
+            if sb.recycle_at_percent > 100 {
+                return Err(bad(format!(
+                    "seatunnel.engine.sandbox.recycle-at-percent must be between 0 and 100, found {}",
+                    sb.recycle_at_percent
+                )));
             }
-            config.sandbox = s;
         }
-        if let Some(r) = e.read_ahead {
-            config.read_ahead = r;
-        }
+        set(&mut config.read_ahead, e.read_ahead);
+        set(&mut config.unknown_options, e.unknown_options);
         if let Some(c) = e.checkpoint {
-            config.checkpoint = c;
+            let cp = &mut config.checkpoint;
+            set(&mut cp.interval, c.interval);
+            set(&mut cp.timeout, c.timeout);
+            if let Some(st) = c.storage {
+                set(&mut cp.storage.storage_type, st.storage_type);
+                set(&mut cp.storage.max_retained, st.max_retained);
+                set(&mut cp.storage.plugin_config, st.plugin_config);
+            }
         }
         if let Some(v) = e.history_job_expire_minutes {
             config.history_job_expire_minutes = v;
@@ -421,7 +424,57 @@ mod tests {
                 PathBuf::from("/opt/p")
             ]
         );
-        assert_eq!(c.sandbox, SandboxDefaults::default());
+        assert_eq!(c.sandbox, EngineConfig::default().sandbox);
+    }
+
+    #[test]
+    fn the_shipped_file_is_the_defaults() {
+        // Every setting with a default is in the shipped file (none falls back to a
+        // placeholder), and a config with nothing in it is exactly that file.
+        let shipped: File = serde_saphyr::from_str(DEFAULTS).unwrap();
+        let e = shipped.seatunnel.engine;
+        let sb = e.sandbox.expect("sandbox");
+        let cp = e.checkpoint.expect("checkpoint");
+        let st = cp.storage.clone().expect("checkpoint.storage");
+        for (key, set) in [
+            ("component-cache-mode", e.component_cache_mode.is_some()),
+            ("plugin-dirs", e.plugin_dirs.is_some()),
+            ("read-ahead", e.read_ahead.is_some()),
+            ("unknown-options", e.unknown_options.is_some()),
+            ("sandbox.max-memory-mb", sb.max_memory_mb.is_some()),
+            ("sandbox.call-timeout-ms", sb.call_timeout_ms.is_some()),
+            ("sandbox.pool-instances", sb.pool_instances.is_some()),
+            (
+                "sandbox.recycle-at-percent",
+                sb.recycle_at_percent.is_some(),
+            ),
+            ("checkpoint.interval", cp.interval.is_some()),
+            ("checkpoint.timeout", cp.timeout.is_some()),
+            ("checkpoint.storage.type", st.storage_type.is_some()),
+            ("checkpoint.storage.max-retained", st.max_retained.is_some()),
+            (
+                "print-execution-info-interval",
+                e.print_execution_info_interval.is_some(),
+            ),
+            (
+                "history-job-expire-minutes",
+                e.history_job_expire_minutes.is_some(),
+            ),
+            ("backup-count", e.backup_count.is_some()),
+        ] {
+            assert!(set, "conf/st.yaml does not set {key}");
+        }
+        let empty = EngineConfig {
+            source: "built-in defaults".into(),
+            ..parse("").unwrap()
+        };
+        assert_eq!(empty, EngineConfig::default());
+        let on_disk =
+            EngineConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf/st.yaml"))
+                .unwrap();
+        assert_eq!(on_disk.checkpoint, empty.checkpoint);
+        assert_eq!(on_disk.sandbox, empty.sandbox);
+        assert_eq!(on_disk.checkpoint.interval, cp.interval.unwrap());
     }
 
     #[test]

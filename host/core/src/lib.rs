@@ -13,7 +13,7 @@ mod value;
 mod wit;
 
 pub use batch::{Batch, Column, ColumnBuilder, ColumnData, VarWidth};
-pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind, option_value};
+pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind, UnknownOptions, option_value};
 pub use sandbox::{DirConfig, SandboxConfig};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};

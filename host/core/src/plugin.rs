@@ -109,3 +109,14 @@ pub struct PluginInfo {
     pub version: String,
     pub options: Vec<OptionSpec>,
 }
+
+/// What an option a plugin does not declare is: SeaTunnel ignores such options (and its own
+/// configs carry typos), so by default a warning; `st check --strict` or st.yaml's
+/// `unknown-options: error` make it an error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownOptions {
+    #[default]
+    Warn,
+    Error,
+}

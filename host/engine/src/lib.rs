@@ -102,14 +102,25 @@ pub struct CheckpointConfig {
     pub store: Option<st_checkpoint::open::Opened>,
 }
 
-impl Default for CheckpointConfig {
-    fn default() -> Self {
+impl CheckpointConfig {
+    /// The settings of an engine config, with `store` as the store.
+    pub fn from_config(
+        c: &st_conf::EngineConfig,
+        store: Option<st_checkpoint::open::Opened>,
+    ) -> CheckpointConfig {
         CheckpointConfig {
-            interval_ms: 30_000,
-            timeout_ms: 60_000,
-            max_retained: 3,
-            store: None,
+            interval_ms: c.checkpoint.interval,
+            timeout_ms: c.checkpoint.timeout,
+            max_retained: c.checkpoint.storage.max_retained as usize,
+            store,
         }
+    }
+}
+
+impl Default for CheckpointConfig {
+    /// The shipped engine config's, with checkpoints kept in memory only.
+    fn default() -> Self {
+        CheckpointConfig::from_config(&st_conf::EngineConfig::default(), None)
     }
 }
 
@@ -139,14 +150,57 @@ impl JobControl {
 pub struct Engine {
     runtime: Arc<Runtime>,
     checkpoints: CheckpointConfig,
+    unknown_options: st_job::UnknownOptions,
+}
+
+/// Why an engine cannot start from its config.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot start the wasm runtime: {0}")]
+    Runtime(String),
+    #[error("{file}: checkpoint storage: {message}")]
+    Storage { file: String, message: String },
 }
 
 impl Engine {
+    /// The whole engine from its config: the runtime (with `plugins` registered by name), the
+    /// checkpoint store (its jobs kept under `cluster`) and the checkpoint settings. `st` and
+    /// `st-node` both start here.
+    pub fn from_config(
+        conf: &st_conf::EngineConfig,
+        cluster: &str,
+        plugins: impl IntoIterator<Item = (&'static str, st_core::PluginKind, &'static [u8])>,
+    ) -> Result<Engine, StartError> {
+        let rt = Runtime::new(st_runtime::RuntimeConfig::from(conf))
+            .map_err(|e| StartError::Runtime(e.to_string()))?;
+        for (name, kind, wasm) in plugins {
+            rt.register(name, kind, st_runtime::PluginSource::Builtin(wasm));
+        }
+        let storage = &conf.checkpoint.storage;
+        let store =
+            st_checkpoint::open::open(&storage.storage_type, &storage.plugin_config, cluster)
+                .map_err(|e| StartError::Storage {
+                    file: conf.source.clone(),
+                    message: e.to_string(),
+                })?;
+        Ok(Engine::new(Arc::new(rt))
+            .with_checkpoints(CheckpointConfig::from_config(conf, Some(store)))
+            .with_unknown_options(conf.unknown_options))
+    }
+
     pub fn new(runtime: Arc<Runtime>) -> Engine {
         Engine {
             runtime,
             checkpoints: CheckpointConfig::default(),
+            unknown_options: st_job::UnknownOptions::default(),
         }
+    }
+
+    /// Whether an option a plugin does not declare is a warning (SeaTunnel ignores them) or an
+    /// error.
+    pub fn with_unknown_options(mut self, unknown: st_job::UnknownOptions) -> Engine {
+        self.unknown_options = unknown;
+        self
     }
 
     /// Sets where and how often checkpoints are taken.

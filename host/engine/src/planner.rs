@@ -87,11 +87,29 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// Every plugin of a job loaded and its options checked.
+struct Resolved {
+    /// (plugin, normalized options as JSON text) per plugin; `None` where it failed.
+    loaded: Vec<Option<(Arc<Plugin>, String)>>,
+    errors: Vec<ConfigError>,
+    /// Options the plugins do not declare, when those are warnings.
+    warnings: Vec<ConfigError>,
+    loads: Vec<(String, LoadedFrom, Duration)>,
+    /// (declared, resolved here) per plugin.
+    sandboxes: Vec<(SandboxConfig, Arc<SandboxSpec>)>,
+}
+
 impl Engine {
-    /// Plans `job` under `job_id`. Grants are checked here as they will be where the tasks run
-    /// (this node, in local mode), so a wrong one is reported with its line before anything runs.
-    pub async fn plan(&self, job: &JobConfig, job_id: JobId) -> Result<Planned, JobError> {
+    /// The problems of each plugin's options (and of its sandbox and kind), for a job whose
+    /// wiring is wrong: it cannot be planned, but its options can be checked in the same run.
+    pub async fn option_problems(&self, job: &JobConfig) -> Vec<ConfigError> {
+        self.resolve(job).await.errors
+    }
+
+    /// Loads every plugin of `job`, checks its kind, options and sandbox.
+    async fn resolve(&self, job: &JobConfig) -> Resolved {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut loaded = Vec::new();
         let mut loads = Vec::new();
         let mut sandboxes = Vec::new();
@@ -129,21 +147,44 @@ impl Engine {
                     ));
                     loaded.push(None);
                 }
-                Ok(plugin) => match st_job::check_options(job, i, &plugin.info) {
-                    Ok(opts) => {
-                        loaded.push(Some((plugin, serde_json::Value::Object(opts).to_string())))
+                Ok(plugin) => {
+                    match st_job::check_options(job, i, &plugin.info, self.unknown_options) {
+                        Ok(checked) => {
+                            warnings.extend(checked.warnings);
+                            let options = serde_json::Value::Object(checked.options).to_string();
+                            loaded.push(Some((plugin, options)));
+                        }
+                        Err(errs) => {
+                            errors.extend(errs);
+                            loaded.push(None);
+                        }
                     }
-                    Err(errs) => {
-                        errors.extend(errs);
-                        loaded.push(None);
-                    }
-                },
+                }
                 Err(e) => {
                     errors.push(config_error(job, i, &[], e.to_string()));
                     loaded.push(None);
                 }
             }
         }
+        Resolved {
+            loaded,
+            errors,
+            warnings,
+            loads,
+            sandboxes,
+        }
+    }
+
+    /// Plans `job` under `job_id`. Grants are checked here as they will be where the tasks run
+    /// (this node, in local mode), so a wrong one is reported with its line before anything runs.
+    pub async fn plan(&self, job: &JobConfig, job_id: JobId) -> Result<Planned, JobError> {
+        let Resolved {
+            loaded,
+            mut errors,
+            warnings: option_warnings,
+            loads,
+            sandboxes,
+        } = self.resolve(job).await;
         if !errors.is_empty() {
             return Err(JobError::Invalid(ConfigErrors(errors)));
         }
@@ -218,6 +259,7 @@ impl Engine {
             return Err(JobError::Invalid(ConfigErrors(errors)));
         }
         let mut warnings = job.warnings.clone();
+        warnings.extend(option_warnings.iter().map(ToString::to_string));
         let mut pipelines = Vec::new();
         for group in job.pipelines() {
             let of_kind = |kind| -> Vec<u32> {

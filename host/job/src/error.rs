@@ -43,7 +43,10 @@ impl fmt::Display for ConfigErrors {
             "{n} problem{} in the job config:",
             if n == 1 { "" } else { "s" }
         )?;
-        for e in &self.0 {
+        // In file and line order (a problem without a line first); stable otherwise.
+        let mut sorted: Vec<&ConfigError> = self.0.iter().collect();
+        sorted.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        for e in sorted {
             writeln!(f, "  {e}")?;
         }
         Ok(())

@@ -165,6 +165,41 @@ pub fn load_str(
     vars: &HashMap<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<JobConfig, ConfigErrors> {
+    let (job, problems) = load_str_with_problems(file, text, vars, env)?;
+    if problems.is_empty() {
+        Ok(job)
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+/// Like [`load_file`], but a job whose blocks could be read comes back with its problems
+/// (wiring, `env`, sections) beside it, so the options of its plugins can be checked in the
+/// same run. Only a file that cannot be read or parsed at all is an error.
+pub fn load_file_with_problems(
+    path: &Path,
+    vars: &HashMap<String, String>,
+) -> Result<(JobConfig, Vec<ConfigError>), ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: None,
+            col: None,
+            path: String::new(),
+            message: format!("cannot read the job config: {e}"),
+        }])
+    })?;
+    load_str_with_problems(&file, &text, vars, &|k| std::env::var(k).ok())
+}
+
+/// [`load_str`], with the problems beside the job (see [`load_file_with_problems`]).
+pub fn load_str_with_problems(
+    file: &str,
+    text: &str,
+    vars: &HashMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(JobConfig, Vec<ConfigError>), ConfigErrors> {
     let text = vars::substitute(text, vars, env);
     let mut errors = Vec::new();
     let err = |line: Option<usize>, path: &str, message: String| ConfigError {
@@ -313,18 +348,15 @@ pub fn load_str(
 
     // 4. The DAG.
     let inputs = resolve_inputs(&plugins, file, &mut errors, &mut warnings);
-    if errors.is_empty() {
-        Ok(JobConfig {
-            file: file.to_string(),
-            text,
-            env,
-            plugins,
-            inputs,
-            warnings,
-        })
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    let job = JobConfig {
+        file: file.to_string(),
+        text,
+        env,
+        plugins,
+        inputs,
+        warnings,
+    };
+    Ok((job, errors))
 }
 
 /// A plugin block as found in a job config, before its options are read.
@@ -755,9 +787,11 @@ pub fn check_options(
     job: &JobConfig,
     plugin: usize,
     info: &PluginInfo,
-) -> Result<Map<String, Json>, Vec<ConfigError>> {
+    unknown: UnknownOptions,
+) -> Result<Checked, Vec<ConfigError>> {
     let p = &job.plugins[plugin];
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let problem = |path: &[String], message: String| ConfigError {
         file: job.file.clone(),
         line: Some(job.line_of(plugin, path)),
@@ -802,10 +836,16 @@ pub fn check_options(
             };
             // The entry's own options, then the block's under them.
             let (mut checked, problems) = check_map(&own, info);
-            errors.extend(problems.into_iter().map(|(name, message)| ConfigError {
-                path: format!("{}.{TABLE_TRANSFORM}.{i}.{name}", p.path()),
-                ..problem(&[TABLE_TRANSFORM.into()], message)
-            }));
+            for pr in problems {
+                let e = ConfigError {
+                    path: format!("{}.{TABLE_TRANSFORM}.{i}.{}", p.path(), pr.option),
+                    ..problem(&[TABLE_TRANSFORM.into()], pr.message)
+                };
+                match (pr.unknown, unknown) {
+                    (true, UnknownOptions::Warn) => warnings.push(e),
+                    _ => errors.push(e),
+                }
+            }
             let mut merged = base.clone();
             merged.extend(own);
             for spec in info.options.iter().filter(|s| s.required) {
@@ -832,8 +872,12 @@ pub fn check_options(
         ));
     }
     let (mut out, problems) = check_map(&base, info);
-    for (name, message) in problems {
-        errors.push(problem(&[name], message));
+    for pr in problems {
+        let e = problem(&[pr.option], pr.message);
+        match (pr.unknown, unknown) {
+            (true, UnknownOptions::Warn) => warnings.push(e),
+            _ => errors.push(e),
+        }
     }
     // With per-table option sets, the block's own options may be partial: a table that uses
     // them finds out when the transform is created.
@@ -857,18 +901,37 @@ pub fn check_options(
         out.insert(TABLE_TRANSFORM.into(), Json::Array(entries));
     }
     if errors.is_empty() {
-        Ok(out)
+        Ok(Checked {
+            options: out,
+            warnings,
+        })
     } else {
         Err(errors)
     }
 }
 
+pub use st_core::UnknownOptions;
+
+/// A plugin's options, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// Every declared option under its declared (dotted) name.
+    pub options: Map<String, Json>,
+    /// Options the plugin does not declare (ignored), when those are warnings.
+    pub warnings: Vec<ConfigError>,
+}
+
+/// A problem with one option.
+struct Problem {
+    option: String,
+    message: String,
+    /// The plugin does not declare it (rather than: a value of the wrong type).
+    unknown: bool,
+}
+
 /// Checks one options object against the specs, without requiring anything: the normalized
-/// options, and (option name, message) for each unknown key and each value of the wrong type.
-fn check_map(
-    map: &Map<String, Json>,
-    info: &PluginInfo,
-) -> (Map<String, Json>, Vec<(String, String)>) {
+/// options, and a problem for each unknown key and each value of the wrong type.
+fn check_map(map: &Map<String, Json>, info: &PluginInfo) -> (Map<String, Json>, Vec<Problem>) {
     fn walk(prefix: &str, map: &Map<String, Json>, info: &PluginInfo, unknown: &mut Vec<String>) {
         for (k, v) in map {
             let full = if prefix.is_empty() {
@@ -901,13 +964,14 @@ fn check_map(
             .filter(|(d, _)| *d <= 3)
             .map(|(_, n)| format!("did you mean `{n}`? "))
             .unwrap_or_default();
-        problems.push((
-            u,
-            format!(
+        problems.push(Problem {
+            option: u,
+            message: format!(
                 "unknown option for {}; {hint}(`st plugin inspect {}` lists its options)",
                 info.name, info.name
             ),
-        ));
+            unknown: true,
+        });
     }
     let mut out = Map::new();
     for spec in &info.options {
@@ -918,10 +982,11 @@ fn check_map(
                 if spec.option_type == OptionType::Any || spec.option_type.accepts(&v) {
                     out.insert(spec.name.clone(), v);
                 } else {
-                    problems.push((
-                        spec.name.clone(),
-                        format!("expected {}, found {v}", describe_type(spec.option_type)),
-                    ));
+                    problems.push(Problem {
+                        option: spec.name.clone(),
+                        message: format!("expected {}, found {v}", describe_type(spec.option_type)),
+                        unknown: false,
+                    });
                 }
             }
         }

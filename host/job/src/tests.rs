@@ -82,7 +82,7 @@ fn options_are_checked_against_the_plugin_description() {
         ("split.num", OptionType::Integer, false),
         ("schema", OptionType::Object, true),
     ]);
-    let errors = check_options(&job, 0, &info).unwrap_err();
+    let errors = check_options(&job, 0, &info, UnknownOptions::Error).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(text.iter().any(|e| e.starts_with("job.conf:5: source[0](FakeSource).split.nmu: unknown option for FakeSource; did you mean `split.num`?")), "{text:?}");
     assert!(
@@ -98,13 +98,72 @@ fn options_are_checked_against_the_plugin_description() {
 }
 
 #[test]
+fn an_unknown_option_is_a_warning_with_its_line_and_hint_unless_strict() {
+    let job = load(
+        "source {\n  FakeSource {\n    row.num = 3\n    split.nmu = 3\n  }\n}\nsink { Console {} }\n",
+    )
+    .unwrap();
+    let info = info(vec![
+        ("row.num", OptionType::Integer, false),
+        ("split.num", OptionType::Integer, false),
+    ]);
+    let checked = check_options(&job, 0, &info, UnknownOptions::Warn).expect("only a warning");
+    assert_eq!(checked.options["row.num"], serde_json::json!(3));
+    assert!(!checked.options.contains_key("split.nmu"), "ignored");
+    let w: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("job.conf:4: source[0](FakeSource).split.nmu: unknown option for FakeSource; did you mean `split.num`?"),
+        "{w:?}"
+    );
+    assert!(check_options(&job, 0, &info, UnknownOptions::Error).is_err());
+}
+
+#[test]
+fn wiring_problems_come_back_beside_the_job_so_its_options_can_be_checked_too() {
+    let (job, problems) = load_str_with_problems(
+        "job.conf",
+        "source { FakeSource { plugin_output = a, row.num = \"many\" } }\nsink { Console { plugin_input = b } }\n",
+        &HashMap::new(),
+        &|_| None,
+    )
+    .expect("readable");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("`b` is not the plugin_output"),
+        "{problems:?}"
+    );
+    assert_eq!(job.plugins.len(), 2, "both blocks read");
+    // Listed in file and line order, whatever order they were found in.
+    let all = ConfigErrors(vec![
+        ConfigError {
+            line: Some(9),
+            ..problems[0].clone()
+        },
+        ConfigError {
+            line: Some(2),
+            ..problems[0].clone()
+        },
+    ]);
+    let text = all.to_string();
+    assert!(
+        text.find("job.conf:2:").unwrap() < text.find("job.conf:9:").unwrap(),
+        "{text}"
+    );
+}
+
+#[test]
 fn nested_and_flat_options_normalize_to_declared_names() {
     let job = load("source {\n  FakeSource {\n    row { num = 4 }\n    \"split.num\" = 2\n  }\n}\nsink { Console {} }\n").unwrap();
     let info = info(vec![
         ("row.num", OptionType::Integer, false),
         ("split.num", OptionType::Integer, false),
     ]);
-    let opts = check_options(&job, 0, &info).unwrap();
+    let opts = check_options(&job, 0, &info, UnknownOptions::Error)
+        .unwrap()
+        .options;
     assert_eq!(opts["row.num"], serde_json::json!(4));
     assert_eq!(opts["split.num"], serde_json::json!(2));
 }

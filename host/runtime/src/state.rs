@@ -22,11 +22,9 @@ pub struct TaskLimits {
 }
 
 impl Default for TaskLimits {
+    /// The shipped engine config's `sandbox` limits.
     fn default() -> Self {
-        TaskLimits {
-            max_memory_bytes: 1 << 30,
-            call_timeout: Some(Duration::from_secs(300)),
-        }
+        crate::RuntimeConfig::default().limits
     }
 }
 

@@ -1,5 +1,6 @@
 //! Filter: keeps the fields in `include_fields` (in that order) or drops those in
-//! `exclude_fields`; exactly one of the two.
+//! `exclude_fields`; exactly one of the two. `fields`, the name SeaTunnel's older configs use
+//! for `include_fields`, is read too.
 
 use serde_json::Value as Json;
 use st_sdk::{
@@ -28,12 +29,21 @@ impl Describe for Filter {
                 Json::Null,
                 "The fields to drop.",
             )
+            .optional(
+                "fields",
+                OptionType::List,
+                Json::Null,
+                "The older name of include_fields, still read.",
+            )
     }
 }
 
 impl Transform for Filter {
     fn create(options: &Options, _: &TaskContext, inputs: Vec<TableSchema>) -> Result<Self> {
-        let include = string_list(options, "include_fields")?;
+        let include = match string_list(options, "include_fields")? {
+            Some(list) => Some(list),
+            None => string_list(options, "fields")?,
+        };
         let exclude = string_list(options, "exclude_fields")?;
         let mut tables = Vec::new();
         for input in inputs {
