@@ -60,6 +60,7 @@ pub struct Env {
 const ENV_KEYS: &[&str] = &[
     "job.mode",
     "parallelism",
+    "execution.parallelism",
     "job.name",
     "checkpoint.interval",
     "checkpoint.timeout",
@@ -511,6 +512,7 @@ fn parse_env(
 ) -> Env {
     let mut raw = Map::new();
     flatten("", value, &mut raw);
+    let keys_has_parallelism = raw.contains_key("parallelism");
     let mut env = Env {
         parallelism: 1,
         job_name: "SeaTunnel_Job".into(),
@@ -541,7 +543,9 @@ fn parse_env(
                 Some("STREAMING") => env.job_mode = JobMode::Streaming,
                 _ => bad(k, format!("must be BATCH or STREAMING, found {v}")),
             },
-            "parallelism" => match json_u64(v)
+            // SeaTunnel's older name; `parallelism` wins when both are set.
+            "execution.parallelism" if keys_has_parallelism => {}
+            "parallelism" | "execution.parallelism" => match json_u64(v)
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0)
             {

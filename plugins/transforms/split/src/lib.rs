@@ -1,5 +1,6 @@
-//! Split: splits a string field by `separator` (a regular expression, as in SeaTunnel) into the
-//! new string fields `output_fields`; missing parts are null and the last field keeps the rest.
+//! Split: splits a field by `separator` (a regular expression, as in SeaTunnel) into the new
+//! string fields `output_fields`; missing parts are null and the last field keeps the rest. A
+//! field that is not a string is split as its text (`101` by `1` gives ``, `0`, `1`).
 
 use st_sdk::{
     Batch, ColumnBuilder, ColumnDef, DataType, Describe, Error, OptionSpecs, OptionType, Options,
@@ -9,6 +10,8 @@ use st_sdk::{
 pub struct Split {
     tables: Vec<TableSchema>,
     columns: Vec<usize>,
+    /// The split field's type, per table.
+    types: Vec<DataType>,
     separator: regex::Regex,
     outputs: usize,
 }
@@ -26,7 +29,7 @@ impl Describe for Split {
             .required(
                 "split_field",
                 OptionType::String,
-                "The string field to split.",
+                "The field to split (a field of another type is split as its text).",
             )
             .required(
                 "output_fields",
@@ -55,14 +58,10 @@ impl Transform for Split {
         }
         let mut tables = Vec::new();
         let mut columns = Vec::new();
+        let mut types = Vec::new();
         for mut t in inputs {
+            // A field of another type is split as its text, as SeaTunnel does.
             let i = field_index(&t, &field, "split_field")?;
-            if t.columns[i].data_type != DataType::String {
-                return Err(Error::invalid_option(
-                    "split_field",
-                    format!("`{field}` is {}, not a string", t.columns[i].data_type),
-                ));
-            }
             for o in &outputs {
                 if t.index_of(o).is_some() {
                     return Err(Error::invalid_option(
@@ -73,11 +72,13 @@ impl Transform for Split {
                 t.columns.push(ColumnDef::new(o.clone(), DataType::String));
             }
             columns.push(i);
+            types.push(t.columns[i].data_type.clone());
             tables.push(t);
         }
         Ok(Split {
             tables,
             columns,
+            types,
             separator,
             outputs: outputs.len(),
         })
@@ -88,19 +89,16 @@ impl Transform for Split {
     }
 
     fn map(&mut self, mut batch: Batch) -> Result<Vec<Batch>> {
-        let col = &batch.columns[self.columns[batch.table as usize]];
+        let table = batch.table as usize;
+        let (col, ty) = (&batch.columns[self.columns[table]], &self.types[table]);
         let mut builders: Vec<ColumnBuilder> = (0..self.outputs)
             .map(|_| ColumnBuilder::new(&DataType::String))
             .collect();
         for i in 0..batch.num_rows {
-            let v = col.value(i, &DataType::String);
-            let parts: Vec<Value> = match &v {
-                Value::String(s) => self
-                    .separator
-                    .splitn(s, self.outputs)
-                    .map(|p| Value::String(p.to_string()))
-                    .collect(),
-                _ => Vec::new(),
+            let parts: Vec<Value> = match col.value(i, ty) {
+                Value::Null => Vec::new(),
+                Value::String(s) => self.split(&s),
+                other => self.split(&other.to_string()),
             };
             for (k, b) in builders.iter_mut().enumerate() {
                 b.push(parts.get(k).unwrap_or(&Value::Null))
@@ -111,6 +109,15 @@ impl Transform for Split {
             .columns
             .extend(builders.into_iter().map(ColumnBuilder::finish));
         Ok(vec![batch])
+    }
+}
+
+impl Split {
+    fn split(&self, text: &str) -> Vec<Value> {
+        self.separator
+            .splitn(text, self.outputs)
+            .map(|p| Value::String(p.to_string()))
+            .collect()
     }
 }
 
