@@ -839,7 +839,7 @@ pub fn check_options(
                 continue;
             };
             // The entry's own options, then the block's under them.
-            let (mut checked, problems) = check_map(&own, info);
+            let (mut checked, problems) = check_map(&own, info, &p.name);
             for pr in problems {
                 let e = ConfigError {
                     path: format!("{}.{TABLE_TRANSFORM}.{i}.{}", p.path(), pr.option),
@@ -875,7 +875,7 @@ pub fn check_options(
             format!("expected a string, found {r}"),
         ));
     }
-    let (mut out, problems) = check_map(&base, info);
+    let (mut out, problems) = check_map(&base, info, &p.name);
     for pr in problems {
         let e = problem(&[pr.option], pr.message);
         match (pr.unknown, unknown) {
@@ -934,8 +934,13 @@ struct Problem {
 }
 
 /// Checks one options object against the specs, without requiring anything: the normalized
-/// options, and a problem for each unknown key and each value of the wrong type.
-fn check_map(map: &Map<String, Json>, info: &PluginInfo) -> (Map<String, Json>, Vec<Problem>) {
+/// options, and a problem for each unknown key and each value of the wrong type. `written` is
+/// the plugin as the job names it (a name or a `.wasm` path), which `st plugin inspect` takes.
+fn check_map(
+    map: &Map<String, Json>,
+    info: &PluginInfo,
+    written: &str,
+) -> (Map<String, Json>, Vec<Problem>) {
     fn walk(prefix: &str, map: &Map<String, Json>, info: &PluginInfo, unknown: &mut Vec<String>) {
         for (k, v) in map {
             let full = if prefix.is_empty() {
@@ -971,8 +976,8 @@ fn check_map(map: &Map<String, Json>, info: &PluginInfo) -> (Map<String, Json>, 
         problems.push(Problem {
             option: u,
             message: format!(
-                "unknown option for {}; {hint}(`st plugin inspect {}` lists its options)",
-                info.name, info.name
+                "unknown option for {}; {hint}(`st plugin inspect {written}` lists its options)",
+                info.name
             ),
             unknown: true,
         });

@@ -168,3 +168,28 @@ fn the_perfmap_profiler_names_plugin_functions_for_perf() {
         map.display()
     );
 }
+
+#[test]
+fn the_unknown_option_hint_for_a_plugin_loaded_by_path_is_a_command_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.conf");
+    std::fs::write(
+        &job,
+        "source { \"${TEST_PLUGINS}/st_test_faulty_source.wasm\" { fial_in = none } }\nsink { Blackhole {} }\n",
+    )
+    .unwrap();
+    let out = crate::st(&["check", "--strict", &job.display().to_string()]);
+    let (_, stderr) = crate::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did you mean `fail_in`?"), "{stderr}");
+    let hint = stderr
+        .split("(`st plugin inspect ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no inspect hint in {stderr}"));
+    assert!(hint.ends_with("st_test_faulty_source.wasm"), "{hint}");
+    let out = crate::st_plain(&["plugin", "inspect", hint]);
+    let (stdout, stderr) = crate::text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("fail_in"), "{stdout}");
+}
