@@ -196,16 +196,19 @@ impl<'a> Coordinator<'a> {
             }
         }
         // A task of a failed attempt must not go on writing while the next one starts.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        for t in self
             .enumerators
             .iter()
             .map(|e| &e.live)
             .chain(&self.subtasks)
-            .any(|t| !t.handle.is_finished())
-            && Instant::now() < deadline
         {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            if tokio::time::timeout_at(deadline, t.handle.ended())
+                .await
+                .is_err()
+            {
+                tracing::warn!("{} did not stop within 10 s", t.task);
+            }
         }
         result
     }

@@ -126,14 +126,8 @@ impl Tasks<'_> {
 
     /// Waits (a little) for a task that reported a crash to end.
     async fn wait_for_end(&self, task: TaskId) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self
-            .committers
-            .iter()
-            .any(|c| c.task == task && !c.handle.is_finished())
-            && std::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        if let Some(c) = self.committers.iter().find(|c| c.task == task) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), c.handle.ended()).await;
         }
     }
 

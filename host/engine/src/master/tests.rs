@@ -129,6 +129,15 @@ impl TaskHandle for Handle {
     fn is_finished(&self) -> bool {
         self.0.load(Ordering::SeqCst) || self.1.is_finished()
     }
+
+    fn ended(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let (done, abort) = (self.0.clone(), self.1.clone());
+        Box::pin(async move {
+            while !(done.load(Ordering::SeqCst) || abort.is_finished()) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    }
 }
 
 /// Logs `ended X` when task X's future is dropped: at its end, or when it is aborted.

@@ -7,6 +7,8 @@ mod committer;
 mod enumerator;
 mod subtask;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use st_checkpoint::TaskSnapshot;
@@ -29,12 +31,14 @@ pub struct TaskStart {
     pub restore: TaskSnapshot,
 }
 
-/// A started task, as its launcher lets the coordinator stop it.
+/// A started task, as its launcher lets the coordinator stop it and wait for its end.
 pub trait TaskHandle: Send + Sync {
     /// Stops the task where it is (a plugin call in progress is abandoned at its next yield).
     fn abort(&self);
     /// Whether it has ended.
     fn is_finished(&self) -> bool;
+    /// Resolves once it has ended (at once if it has).
+    fn ended(&self) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
 /// Starts tasks. A task that cannot start, or fails, says so with [`Event::Failed`].
@@ -54,22 +58,46 @@ impl LocalLauncher {
     }
 }
 
-struct Local(tokio::task::AbortHandle);
+struct Local {
+    abort: tokio::task::AbortHandle,
+    /// Becomes true when the task's future is gone: finished, failed or aborted.
+    ended: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Says the task ended when dropped with its future, however it ends.
+struct EndGuard(tokio::sync::watch::Sender<bool>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
+}
 
 impl TaskHandle for Local {
     fn abort(&self) {
-        self.0.abort();
+        self.abort.abort();
     }
 
     fn is_finished(&self) -> bool {
-        self.0.is_finished()
+        *self.ended.borrow() || self.abort.is_finished()
+    }
+
+    fn ended(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let mut ended = self.ended.clone();
+        // (A closed channel means the guard is gone too.)
+        Box::pin(async move {
+            let _ = ended.wait_for(|e| *e).await;
+        })
     }
 }
 
 impl TaskLauncher for LocalLauncher {
     fn launch(&self, start: TaskStart, commands: Commands, events: Events) -> Box<dyn TaskHandle> {
         let (rt, job) = (self.rt.clone(), self.job.clone());
+        let (tx, ended) = tokio::sync::watch::channel(false);
+        let guard = EndGuard(tx);
         let handle = tokio::spawn(async move {
+            let _guard = guard;
             let task = start.task;
             let result = match task.role {
                 TaskRole::Enumerator { .. } => {
@@ -92,7 +120,10 @@ impl TaskLauncher for LocalLauncher {
                 });
             }
         });
-        Box::new(Local(handle.abort_handle()))
+        Box::new(Local {
+            abort: handle.abort_handle(),
+            ended,
+        })
     }
 }
 
