@@ -9,6 +9,7 @@
 mod artifact;
 mod disk;
 mod error;
+mod grants;
 mod instance;
 mod state;
 
@@ -24,12 +25,13 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use error::{PluginError, RuntimeError};
+pub use grants::{DirGrant, Grants, NetGrant, SandboxSpec, TaskLimits};
 pub use instance::{
     Enumeration, EnumeratorInstance, PollStatus, ReaderInstance, SinkCommitterInstance,
     SinkWriterInstance, SourceInfo, Split, TaskContext, TransformInstance,
 };
+pub use state::CancelToken;
 use state::TaskState;
-pub use state::{CancelToken, DirGrant, Grants, NetGrant, SandboxSpec, TaskLimits};
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
