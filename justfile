@@ -24,6 +24,7 @@ lint:
     cd sdk && cargo fmt --check
     cargo clippy --workspace --all-targets -- -D warnings
     cd plugins && cargo clippy --target wasm32-wasip2 --target-dir ../target/plugins -- -D warnings
+    cd sdk && cargo clippy --all-targets --target-dir ../target/sdk-native -- -D warnings
 
 # Benchmarks: start-up (compile, disk and memory cache, instantiation, cancel, the whole `st run`
 # process), then the wasm pipeline against the same pipeline in native Rust, then transforms.

@@ -12,10 +12,10 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 pub use st_core::{
-    Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType, DataType,
-    Field, OptionSpec, OptionType, PluginInfo, PluginKind, PrimaryKey, RowKind, SortOrder,
-    TableSchema, Value, VarWidth, format_date, format_decimal, format_time, format_timestamp,
-    java_double, parse_date, parse_decimal, parse_time, parse_timestamp, text,
+    Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType, DataError,
+    DataType, Field, OptionSpec, OptionType, PluginInfo, PluginKind, PrimaryKey, RowKind,
+    SortOrder, TableSchema, Value, VarWidth, format_date, format_decimal, format_time,
+    format_timestamp, java_double, parse_date, parse_decimal, parse_time, parse_timestamp, text,
 };
 
 mod options;

@@ -41,9 +41,22 @@ fn default_local() -> PathBuf {
         .join("checkpoints")
 }
 
+/// Why a checkpoint store cannot be opened: a setting that names what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OpenError(pub String);
+
 /// Opens the checkpoint store; `cluster` separates clusters sharing one store (`local` for
 /// `st run`).
 pub fn open(
+    storage_type: &str,
+    config: &BTreeMap<String, String>,
+    cluster: &str,
+) -> Result<Opened, OpenError> {
+    open_store(storage_type, config, cluster).map_err(OpenError)
+}
+
+fn open_store(
     storage_type: &str,
     config: &BTreeMap<String, String>,
     cluster: &str,

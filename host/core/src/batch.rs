@@ -3,6 +3,7 @@
 //! The layout follows Arrow's buffers (validity bitmap, offsets, flat values), so a batch
 //! crosses the component boundary in one call with no per-row work.
 
+use crate::DataError;
 use crate::types::DataType;
 use crate::value::{RowKind, Value};
 
@@ -177,7 +178,12 @@ impl Column {
     }
 
     /// Builds a column of type `t` from values. Fails when a value does not fit the type.
-    pub fn from_values(t: &DataType, values: &[Value]) -> Result<Column, String> {
+    /// A column of `t` holding `values`.
+    pub fn from_values(t: &DataType, values: &[Value]) -> Result<Column, DataError> {
+        Column::from_values_text(t, values).map_err(DataError)
+    }
+
+    fn from_values_text(t: &DataType, values: &[Value]) -> Result<Column, String> {
         let mut b = ColumnBuilder::new(t);
         for v in values {
             b.push(v)?;
@@ -188,7 +194,12 @@ impl Column {
     /// Checks that the column is well-formed for `t` with exactly `len` rows: the physical
     /// layout matches the type, offsets are monotonic and in bounds, strings are UTF-8,
     /// the bitmap covers every row. A guest's batch is checked before the host reads it.
-    pub fn check(&self, t: &DataType, len: usize) -> Result<(), String> {
+    /// Whether the column holds `len` values of `t`.
+    pub fn check(&self, t: &DataType, len: usize) -> Result<(), DataError> {
+        self.check_text(t, len).map_err(DataError)
+    }
+
+    fn check_text(&self, t: &DataType, len: usize) -> Result<(), String> {
         if let Some(bits) = &self.validity
             && bits.len() < len.div_ceil(8)
         {
@@ -439,11 +450,16 @@ impl ColumnBuilder {
 
     /// Appends a value given as text (a csv or text file's field), parsed for the column's
     /// type; an empty field is null, except in a string column where it is the empty string.
-    pub fn push_text(&mut self, text: &str) -> Result<(), String> {
+    /// Parses `text` as a value of the column's type and appends it.
+    pub fn push_text(&mut self, text: &str) -> Result<(), DataError> {
+        self.push_text_inner(text).map_err(DataError)
+    }
+
+    fn push_text_inner(&mut self, text: &str) -> Result<(), String> {
         let bad = |t: &DataType| format!("`\"{text}\"` is not a valid {t}");
         match (&mut self.data, &self.data_type) {
             (ColumnData::Utf8(out), DataType::String) => out.push(text.as_bytes()),
-            _ if text.is_empty() => return self.push(&Value::Null),
+            _ if text.is_empty() => return self.push_value(&Value::Null),
             (ColumnData::Int64(out), t @ DataType::BigInt) => {
                 let text = crate::text::trim(text);
                 out.push(match crate::text::parse_i64(text.as_bytes()) {
@@ -477,7 +493,7 @@ impl ColumnBuilder {
             (_, t) => {
                 let t = t.clone();
                 let v = Value::from_json(&serde_json::Value::String(text.to_string()), &t)?;
-                return self.push(&v);
+                return self.push_value(&v);
             }
         }
         self.set_valid(true);
@@ -485,7 +501,12 @@ impl ColumnBuilder {
     }
 
     /// Appends one value; `Value::Null` appends a null.
-    pub fn push(&mut self, v: &Value) -> Result<(), String> {
+    /// Appends `v`, which must be of the column's type (or null).
+    pub fn push(&mut self, v: &Value) -> Result<(), DataError> {
+        self.push_value(v).map_err(DataError)
+    }
+
+    fn push_value(&mut self, v: &Value) -> Result<(), String> {
         let is_null = v.is_null();
         let t = self.data_type.clone();
         let mismatch = || format!("value `{v}` does not fit type {t}");
@@ -676,15 +697,15 @@ impl Batch {
         table: u32,
         types: &[DataType],
         rows: &[(RowKind, Vec<Value>)],
-    ) -> Result<Batch, String> {
+    ) -> Result<Batch, DataError> {
         let mut builders: Vec<ColumnBuilder> = types.iter().map(ColumnBuilder::new).collect();
         for (r, (_, values)) in rows.iter().enumerate() {
             if values.len() != types.len() {
-                return Err(format!(
+                return Err(DataError(format!(
                     "row {r} has {} values for {} columns",
                     values.len(),
                     types.len()
-                ));
+                )));
             }
             for (b, v) in builders.iter_mut().zip(values) {
                 b.push(v).map_err(|e| format!("row {r}: {e}"))?;
@@ -716,7 +737,12 @@ impl Batch {
     }
 
     /// Checks the batch against its table's column types; see `Column::check`.
-    pub fn check(&self, types: &[DataType], names: &[String]) -> Result<(), String> {
+    /// Whether the batch fits a table of these column types (`names` name them in messages).
+    pub fn check(&self, types: &[DataType], names: &[String]) -> Result<(), DataError> {
+        self.check_columns(types, names).map_err(DataError)
+    }
+
+    fn check_columns(&self, types: &[DataType], names: &[String]) -> Result<(), String> {
         if self.columns.len() != types.len() {
             return Err(format!(
                 "{} columns where the table has {}",
@@ -846,6 +872,7 @@ mod tests {
         assert!(
             col.check(&DataType::String, 2)
                 .unwrap_err()
+                .0
                 .contains("splits a character")
         );
         let bad = Column::new(ColumnData::Utf8(VarWidth {
@@ -855,6 +882,7 @@ mod tests {
         assert!(
             bad.check(&DataType::String, 1)
                 .unwrap_err()
+                .0
                 .contains("not valid UTF-8")
         );
     }
@@ -868,6 +896,7 @@ mod tests {
         assert!(
             bad.check(&DataType::String, 1)
                 .unwrap_err()
+                .0
                 .contains("past the end")
         );
         let wrong = Column::new(ColumnData::Int32(vec![1]));
@@ -875,6 +904,7 @@ mod tests {
             wrong
                 .check(&DataType::String, 1)
                 .unwrap_err()
+                .0
                 .contains("int32 values in a column of type string")
         );
         let short = Column::new(ColumnData::Int64(vec![1]));
@@ -882,6 +912,7 @@ mod tests {
             short
                 .check(&DataType::BigInt, 2)
                 .unwrap_err()
+                .0
                 .contains("1 values where 2 rows")
         );
     }

@@ -21,3 +21,27 @@ pub use value::{
     RowKind, Value, date_to_days, days_to_date, format_date, format_decimal, format_time,
     format_timestamp, java_double, parse_date, parse_decimal, parse_time, parse_timestamp,
 };
+
+/// Data that does not fit its type: a value of another type, a column of the wrong length, a
+/// text that does not parse. Its message says which value and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DataError(pub String);
+
+impl From<String> for DataError {
+    fn from(message: String) -> DataError {
+        DataError(message)
+    }
+}
+
+impl From<&str> for DataError {
+    fn from(message: &str) -> DataError {
+        DataError(message.to_string())
+    }
+}
+
+impl From<DataError> for String {
+    fn from(e: DataError) -> String {
+        e.0
+    }
+}

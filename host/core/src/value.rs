@@ -276,7 +276,12 @@ impl Value {
     /// Reads a value of type `t` from its JSON form in a job config (FakeSource's `rows`,
     /// Assert's `equals_to`): numbers or numeric strings, `YYYY-MM-DD` dates, base64 bytes,
     /// arrays as lists, maps as objects, rows as lists of their fields in order.
-    pub fn from_json(json: &serde_json::Value, t: &DataType) -> Result<Value, String> {
+    /// The value of `t` a JSON value writes (as FakeSource's `rows` and Assert's rules do).
+    pub fn from_json(json: &serde_json::Value, t: &DataType) -> Result<Value, crate::DataError> {
+        Value::from_json_text(json, t).map_err(crate::DataError)
+    }
+
+    fn from_json_text(json: &serde_json::Value, t: &DataType) -> Result<Value, String> {
         use serde_json::Value as J;
         if json.is_null() {
             return Ok(Value::Null);
@@ -562,6 +567,6 @@ mod tests {
             ])
         );
         let e = Value::from_json(&serde_json::json!(300), &DataType::TinyInt).unwrap_err();
-        assert!(e.contains("not a valid tinyint"), "{e}");
+        assert!(e.0.contains("not a valid tinyint"), "{e}");
     }
 }

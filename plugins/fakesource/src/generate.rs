@@ -605,5 +605,5 @@ fn literal(v: &Json, t: &DataType) -> std::result::Result<Value, String> {
             _ => {}
         }
     }
-    Value::from_json(v, t)
+    Value::from_json(v, t).map_err(String::from)
 }

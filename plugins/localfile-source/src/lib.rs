@@ -374,7 +374,7 @@ impl Reader {
                     let text = rdr.text().map_err(at)?;
                     for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
                         let field = rdr.range(k).and_then(|r| text.get(r)).unwrap_or_default();
-                        b.push_text(field).map_err(at)?;
+                        b.push_text(field).map_err(|e| at(e.into()))?;
                     }
                     rows += 1;
                     continue;
@@ -408,7 +408,7 @@ impl Reader {
                                 Value::from_json(obj.get(&col.name).unwrap_or(&Json::Null), t)
                             })
                             .collect::<std::result::Result<_, _>>()
-                            .map_err(at)?
+                            .map_err(|e: st_sdk::DataError| at(e.into()))?
                     } else {
                         let fields: Vec<&str> = text.split(self.c.delimiter.as_str()).collect();
                         if fields.len() < self.types.len() {
@@ -419,7 +419,7 @@ impl Reader {
                             )));
                         }
                         for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
-                            b.push_text(fields[k]).map_err(at)?;
+                            b.push_text(fields[k]).map_err(|e| at(e.into()))?;
                         }
                         rows += 1;
                         continue;
@@ -427,7 +427,7 @@ impl Reader {
                 }
             };
             for (b, &k) in builders.iter_mut().zip(&self.c.keep) {
-                b.push(&values[k]).map_err(at)?;
+                b.push(&values[k]).map_err(|e| at(e.into()))?;
             }
             rows += 1;
         }

@@ -1,5 +1,9 @@
 //! A valid component that implements some other world than Strait's plugin worlds.
 
+// The generated bindings of a world that is not Strait's need `unsafe` (the SDK hides it for
+// real plugins); this test plugin exists to be refused for exporting the wrong world.
+#![allow(unsafe_code)]
+
 wit_bindgen::generate!({ path: "wit", world: "other" });
 
 struct Greeter;

@@ -220,7 +220,7 @@ impl Transform for JsonPath {
                         }
                         (f, _) => f.clone(),
                     };
-                    Value::from_json(&found, &c.dest_type)
+                    Value::from_json(&found, &c.dest_type).map_err(String::from)
                 })();
                 match result {
                     Ok(v) => row.push(v),
