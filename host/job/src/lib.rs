@@ -100,17 +100,7 @@ pub struct JobConfig {
 
 /// Reads and validates a job file. `vars` are the `-i key=value` pairs.
 pub fn load_file(path: &Path, vars: &HashMap<String, String>) -> Result<JobConfig, ConfigErrors> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: file.clone(),
-            line: None,
-            col: None,
-            path: String::new(),
-            message: format!("cannot read the job config: {e}"),
-        }])
-    })?;
-    load_str(&file, &text, vars, &|k| std::env::var(k).ok())
+    without_problems(load_file_with_problems(path, vars)?)
 }
 
 /// Parses and validates job text; `env` looks up environment variables.
@@ -120,7 +110,12 @@ pub fn load_str(
     vars: &HashMap<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<JobConfig, ConfigErrors> {
-    let (job, problems) = load_str_with_problems(file, text, vars, env)?;
+    without_problems(load_str_with_problems(file, text, vars, env)?)
+}
+
+fn without_problems(
+    (job, problems): (JobConfig, Vec<ConfigError>),
+) -> Result<JobConfig, ConfigErrors> {
     if problems.is_empty() {
         Ok(job)
     } else {

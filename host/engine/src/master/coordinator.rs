@@ -71,6 +71,29 @@ pub(crate) enum Barrier {
     },
 }
 
+impl Barrier {
+    /// `task` answered checkpoint `id` at this step (an enumerator's acknowledgement, a
+    /// committer's commit): the checkpoint's kind once no other task is awaited.
+    fn answered(&mut self, id: CheckpointId, task: &TaskId) -> Option<Kind> {
+        match self {
+            Barrier::Enumerators {
+                id: b,
+                kind,
+                waiting,
+            }
+            | Barrier::Committing {
+                id: b,
+                kind,
+                waiting,
+            } if *b == id => {
+                waiting.remove(task);
+                waiting.is_empty().then_some(*kind)
+            }
+            _ => None,
+        }
+    }
+}
+
 struct Enumerator {
     live: Live,
     source: u32,
@@ -488,23 +511,15 @@ impl<'a> Coordinator<'a> {
             .checkpoints
             .ack(&task.role.key(), id, snapshot, now_ms())
             .map_err(|e| Failure::new(FailureKind::Host, e.to_string()))?;
-        if let Barrier::Enumerators {
-            id: b,
-            kind,
-            waiting,
-        } = &mut self.barrier
-            && *b == id
+        if matches!(self.barrier, Barrier::Enumerators { .. })
+            && let Some(kind) = self.barrier.answered(id, &task)
         {
-            waiting.remove(&task);
-            if waiting.is_empty() {
-                let kind = *kind;
-                for s in &self.subtasks {
-                    let _ = s.commands.send(Command::Barrier { id, kind });
-                }
-                self.barrier = Barrier::Subtasks { id };
-                for h in std::mem::take(&mut self.held) {
-                    self.assign(h)?;
-                }
+            for s in &self.subtasks {
+                let _ = s.commands.send(Command::Barrier { id, kind });
+            }
+            self.barrier = Barrier::Subtasks { id };
+            for h in std::mem::take(&mut self.held) {
+                self.assign(h)?;
             }
         }
         Ok(Step::Go(actions))
@@ -524,18 +539,10 @@ impl<'a> Coordinator<'a> {
             }
             return Ok(Step::Go(Vec::new()));
         }
-        if let Barrier::Committing {
-            id: b,
-            kind,
-            waiting,
-        } = &mut self.barrier
-            && *b == id
+        if matches!(self.barrier, Barrier::Committing { .. })
+            && let Some(kind) = self.barrier.answered(id, &task)
         {
-            waiting.remove(&task);
-            if waiting.is_empty() {
-                let kind = *kind;
-                self.completed(id, kind);
-            }
+            self.completed(id, kind);
         }
         Ok(Step::Go(Vec::new()))
     }
