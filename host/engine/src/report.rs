@@ -100,3 +100,31 @@ impl JobReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_data_that_round_trips_through_json() {
+        let mut r = JobReport::new("733584788375666689", "demo", SystemTime::UNIX_EPOCH);
+        r.add(&TaskMetrics {
+            rows_read: vec![("db.t".into(), 10)],
+            rows_written: vec![("db.t".into(), 9)],
+            bytes_read: 100,
+            bytes_written: 90,
+            ..TaskMetrics::default()
+        });
+        r.status = JobStatus::Finished;
+        r.loads.push(PluginLoad {
+            path: "source[0](FakeSource)".into(),
+            from: "memory cache".into(),
+            took: Duration::from_micros(300),
+        });
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"status\":\"FINISHED\""), "{text}");
+        let back: JobReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+        assert_eq!((back.total_read(), back.total_written()), (10, 9));
+    }
+}
