@@ -12,10 +12,11 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 pub use st_core::{
-    Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType, DataError,
-    DataType, Field, OptionSpec, OptionType, PluginInfo, PluginKind, PrimaryKey, RowKind,
-    SortOrder, TableSchema, Value, VarWidth, format_date, format_decimal, format_time,
-    format_timestamp, java_double, parse_date, parse_decimal, parse_time, parse_timestamp, text,
+    Access, Batch, Column, ColumnBuilder, ColumnData, ColumnDef, ConstraintKey, ConstraintType,
+    DataError, DataType, Field, OptionGrant, OptionSpec, OptionType, PluginInfo, PluginKind,
+    PrimaryKey, RowKind, SortOrder, TableSchema, Value, VarWidth, format_date, format_decimal,
+    format_time, format_timestamp, java_double, parse_date, parse_decimal, parse_time,
+    parse_timestamp, text,
 };
 
 mod options;
@@ -62,6 +63,17 @@ pub mod sink_world {
             "strait:connector/types@0.1.0": crate::source_world::strait::connector::types,
             "strait:connector/host@0.1.0": crate::source_world::strait::connector::host,
         },
+    });
+}
+
+#[doc(hidden)]
+pub mod grants_world {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "grants-plugin",
+        pub_export_macro: true,
+        export_macro_name: "export_grants_world",
+        default_bindings_module: "st_sdk::grants_world",
     });
 }
 
@@ -210,6 +222,33 @@ pub trait Describe {
     const VERSION: &'static str = "0.1.0";
     /// The options the plugin accepts; the host rejects a job whose options do not fit.
     fn options() -> OptionSpecs;
+    /// Which of those options name what the plugin reaches: files and directories it reads,
+    /// directories it writes, addresses it connects to. The engine grants exactly what a job
+    /// gives them (bounded by the node's policy), so the job needs no `sandbox` block.
+    fn grants() -> Vec<OptionGrant> {
+        Vec::new()
+    }
+}
+
+/// Exports a plugin's [`Describe::grants`] beside its plugin world.
+#[doc(hidden)]
+pub struct GrantsExport<T>(PhantomData<T>);
+
+impl<T: Describe> grants_world::exports::strait::connector::grants::Guest for GrantsExport<T> {
+    fn declared() -> Vec<grants_world::exports::strait::connector::grants::OptionGrant> {
+        use grants_world::exports::strait::connector::grants as g;
+        T::grants()
+            .into_iter()
+            .map(|o| g::OptionGrant {
+                name: o.option,
+                access: match o.access {
+                    Access::Read => g::Access::Read,
+                    Access::ReadWrite => g::Access::ReadWrite,
+                    Access::Connect => g::Access::Connect,
+                },
+            })
+            .collect()
+    }
 }
 
 /// The position of field `name` in `table`, or an error on `option` that lists the fields the
@@ -518,6 +557,8 @@ macro_rules! export_source {
         const _: () = {
             type __StraitSourceExport = $crate::SourceExport<$t>;
             $crate::source_world::export_source_world!(__StraitSourceExport with_types_in $crate::source_world);
+            type __StraitGrantsExport = $crate::GrantsExport<$t>;
+            $crate::grants_world::export_grants_world!(__StraitGrantsExport with_types_in $crate::grants_world);
         };
     };
 }
@@ -589,6 +630,8 @@ macro_rules! export_transform {
         const _: () = {
             type __StraitTransformExport = $crate::TransformExport<$t>;
             $crate::transform_world::export_transform_world!(__StraitTransformExport with_types_in $crate::transform_world);
+            type __StraitGrantsExport = $crate::GrantsExport<$t>;
+            $crate::grants_world::export_grants_world!(__StraitGrantsExport with_types_in $crate::grants_world);
         };
     };
 }
@@ -748,6 +791,8 @@ macro_rules! export_sink {
         const _: () = {
             type __StraitSinkExport = $crate::SinkExport<$t>;
             $crate::sink_world::export_sink_world!(__StraitSinkExport with_types_in $crate::sink_world);
+            type __StraitGrantsExport = $crate::GrantsExport<$t>;
+            $crate::grants_world::export_grants_world!(__StraitGrantsExport with_types_in $crate::grants_world);
         };
     };
 }

@@ -292,6 +292,15 @@ async fn inspect(
             (_, false) => "in memory",
         }
     );
+    if !p.info.grants.is_empty() {
+        let grants: Vec<String> = p
+            .info
+            .grants
+            .iter()
+            .map(|g| format!("{} ({})", g.option, g.access))
+            .collect();
+        println!("grants:   {}", grants.join(", "));
+    }
     println!("options:");
     for o in &p.info.options {
         let req = if o.required {

@@ -110,6 +110,11 @@ pub struct SandboxDefaults {
     /// from its restorable state at the next batch boundary, a sink writer at the next
     /// checkpoint (which it asks for); 0 turns recycling off.
     pub recycle_at_percent: u8,
+    /// The directories grants may name (a job's `sandbox` blocks and the paths plugins declare);
+    /// anything outside them is refused with the option named.
+    pub allowed_dirs: Vec<PathBuf>,
+    /// The hosts grants may name (`*` for any, `host` for every port of it, `host:port`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// `checkpoint` as written: what it leaves out keeps its value from the layer below.
@@ -137,6 +142,8 @@ struct SandboxSection {
     call_timeout_ms: Option<u64>,
     pool_instances: Option<u32>,
     recycle_at_percent: Option<u8>,
+    allowed_dirs: Option<Vec<PathBuf>>,
+    allowed_hosts: Option<Vec<String>>,
 }
 
 /// Sets `target` to `value` when the layer has one.
@@ -193,6 +200,8 @@ impl Default for EngineConfig {
                         call_timeout_ms: 0,
                         pool_instances: 0,
                         recycle_at_percent: 0,
+                        allowed_dirs: Vec::new(),
+                        allowed_hosts: Vec::new(),
                     },
                     read_ahead: ReadAhead::default(),
                     unknown_options: st_core::UnknownOptions::default(),
@@ -309,6 +318,11 @@ impl EngineConfig {
             set(&mut sb.call_timeout_ms, s.call_timeout_ms);
             set(&mut sb.pool_instances, s.pool_instances);
             set(&mut sb.recycle_at_percent, s.recycle_at_percent);
+            set(
+                &mut sb.allowed_dirs,
+                s.allowed_dirs.map(|d| d.into_iter().map(resolve).collect()),
+            );
+            set(&mut sb.allowed_hosts, s.allowed_hosts);
             let bad = |message: String| ConfError {
                 file: name.clone(),
                 message,

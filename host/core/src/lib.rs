@@ -13,7 +13,10 @@ mod value;
 mod wit;
 
 pub use batch::{Batch, Column, ColumnBuilder, ColumnData, VarWidth};
-pub use plugin::{OptionSpec, OptionType, PluginInfo, PluginKind, UnknownOptions, option_value};
+pub use plugin::{
+    Access, OptionGrant, OptionSpec, OptionType, PluginInfo, PluginKind, UnknownOptions,
+    option_value,
+};
 pub use sandbox::{DirConfig, SandboxConfig};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};

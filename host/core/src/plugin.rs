@@ -108,6 +108,46 @@ pub struct PluginInfo {
     pub kind: PluginKind,
     pub version: String,
     pub options: Vec<OptionSpec>,
+    /// Which options name what the plugin reaches (paths, hosts): the engine grants those.
+    pub grants: Vec<OptionGrant>,
+}
+
+/// How a plugin uses what an option names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Reads the file or directory.
+    Read,
+    /// Writes into the directory (created when missing).
+    ReadWrite,
+    /// Connects to the `host:port` address(es).
+    Connect,
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::ReadWrite => "read-write",
+            Access::Connect => "connect",
+        })
+    }
+}
+
+/// An option whose value the engine grants the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OptionGrant {
+    pub option: String,
+    pub access: Access,
+}
+
+impl OptionGrant {
+    pub fn new(option: &str, access: Access) -> OptionGrant {
+        OptionGrant {
+            option: option.to_string(),
+            access,
+        }
+    }
 }
 
 /// What an option a plugin does not declare is: SeaTunnel ignores such options (and its own

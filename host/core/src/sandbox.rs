@@ -12,6 +12,10 @@ pub struct DirConfig {
     /// Where the plugin sees it; the same path when left out.
     pub guest: Option<String>,
     pub writable: bool,
+    /// Created where the task runs when it does not exist yet (a directory a plugin declares
+    /// it writes, such as a sink's output directory).
+    #[serde(default)]
+    pub create: bool,
 }
 
 /// One `sandbox` block (a plugin's) or `env.sandbox` (limits only).

@@ -98,7 +98,7 @@ pub(crate) async fn open_vertex(
                 .plugin
         }
     };
-    let spec = sandbox::spec(rt.config(), &v.sandbox).map_err(|(sub, message)| {
+    let spec = sandbox::spec(rt.config(), &v.sandbox, true).map_err(|(sub, message)| {
         let option = sub.map_or("sandbox".to_string(), |s| format!("sandbox.{s}"));
         Failure::new(
             FailureKind::InvalidOption,

@@ -106,6 +106,88 @@ impl Engine {
         self.resolve(job).await.errors
     }
 
+    /// Adds to `sandbox` what the plugin's declared grants name in `options` (each path or
+    /// address within the node's policy); returns (option, problem) for each one refused. A
+    /// block that grants directories (or addresses) itself keeps exactly those: what the job
+    /// wrote is not widened.
+    fn grant_options(
+        &self,
+        plugin: &Plugin,
+        options: &serde_json::Map<String, serde_json::Value>,
+        sandbox: &mut SandboxConfig,
+    ) -> Vec<(String, String)> {
+        let node = self.runtime.config();
+        let mut problems = Vec::new();
+        let (explicit_dirs, explicit_net) = (!sandbox.dirs.is_empty(), !sandbox.network.is_empty());
+        for g in plugin.info.grants.iter().filter(|g| {
+            if g.access == st_core::Access::Connect {
+                !explicit_net
+            } else {
+                !explicit_dirs
+            }
+        }) {
+            let values: Vec<String> = match options.get(&g.option) {
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for v in values.into_iter().filter(|v| !v.trim().is_empty()) {
+                if g.access == st_core::Access::Connect {
+                    match sandbox::host_allowed(node, &v) {
+                        Ok(()) if !sandbox.network.contains(&v) => sandbox.network.push(v),
+                        Ok(()) => {}
+                        Err(m) => problems.push((g.option.clone(), m)),
+                    }
+                    continue;
+                }
+                let path = std::path::Path::new(&v);
+                if !path.is_absolute() {
+                    problems.push((
+                        g.option.clone(),
+                        format!(
+                            "`{v}` must be an absolute path (the plugin is granted exactly it)"
+                        ),
+                    ));
+                    continue;
+                }
+                if let Err(m) = sandbox::dir_allowed(node, path) {
+                    problems.push((g.option.clone(), m));
+                    continue;
+                }
+                let writable = g.access == st_core::Access::ReadWrite;
+                // A file is reached through its directory (read-only); a directory to write
+                // is created where the task runs.
+                let (dir, create) = if writable {
+                    (path.to_path_buf(), true)
+                } else if path.is_file() {
+                    match path.parent() {
+                        Some(parent) => (parent.to_path_buf(), false),
+                        None => continue,
+                    }
+                } else if path.is_dir() {
+                    (path.to_path_buf(), false)
+                } else {
+                    // Missing: the plugin says so when it looks for it.
+                    continue;
+                };
+                let dir = dir.display().to_string();
+                match sandbox.dirs.iter_mut().find(|d| d.path == dir) {
+                    Some(d) => d.writable |= writable,
+                    None => sandbox.dirs.push(st_core::DirConfig {
+                        path: dir,
+                        guest: None,
+                        writable,
+                        create,
+                    }),
+                }
+            }
+        }
+        problems
+    }
+
     /// Loads every plugin of `job`, checks its kind, options and sandbox.
     async fn resolve(&self, job: &JobConfig) -> Resolved {
         let mut errors = Vec::new();
@@ -114,16 +196,7 @@ impl Engine {
         let mut loads = Vec::new();
         let mut sandboxes = Vec::new();
         for (i, p) in job.plugins.iter().enumerate() {
-            let declared = declared(&job.env.sandbox, &p.sandbox);
-            match sandbox::spec(self.runtime.config(), &declared) {
-                Ok(spec) => sandboxes.push((declared, Arc::new(spec))),
-                Err((sub, message)) => {
-                    let path: Vec<String> =
-                        std::iter::once("sandbox".to_string()).chain(sub).collect();
-                    errors.push(config_error(job, i, &path, message));
-                    sandboxes.push((declared, Arc::new(SandboxSpec::default())));
-                }
-            }
+            let mut declared = declared(&job.env.sandbox, &p.sandbox);
             let r = PluginRef {
                 name: &p.name,
                 artifact: p.artifact.as_deref(),
@@ -151,6 +224,13 @@ impl Engine {
                     match st_job::check_options(job, i, &plugin.info, self.unknown_options) {
                         Ok(checked) => {
                             warnings.extend(checked.warnings);
+                            for (option, message) in
+                                self.grant_options(&plugin, &checked.options, &mut declared)
+                            {
+                                let path: Vec<String> =
+                                    option.split('.').map(str::to_string).collect();
+                                errors.push(config_error(job, i, &path, message));
+                            }
                             let options = serde_json::Value::Object(checked.options).to_string();
                             loaded.push(Some((plugin, options)));
                         }
@@ -163,6 +243,15 @@ impl Engine {
                 Err(e) => {
                     errors.push(config_error(job, i, &[], e.to_string()));
                     loaded.push(None);
+                }
+            }
+            match sandbox::spec(self.runtime.config(), &declared, false) {
+                Ok(spec) => sandboxes.push((declared, Arc::new(spec))),
+                Err((sub, message)) => {
+                    let path: Vec<String> =
+                        std::iter::once("sandbox".to_string()).chain(sub).collect();
+                    errors.push(config_error(job, i, &path, message));
+                    sandboxes.push((declared, Arc::new(SandboxSpec::default())));
                 }
             }
         }

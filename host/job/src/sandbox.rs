@@ -106,12 +106,14 @@ fn dir(v: &Json) -> Result<DirConfig, String> {
             path: path.clone(),
             guest: None,
             writable: false,
+            create: false,
         }),
         Json::Object(m) => {
             let mut d = DirConfig {
                 path: String::new(),
                 guest: None,
                 writable: false,
+                create: false,
             };
             for (k, v) in m {
                 let text = v

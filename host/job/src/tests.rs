@@ -23,6 +23,7 @@ fn info(options: Vec<(&str, OptionType, bool)>) -> PluginInfo {
                 doc: "doc".into(),
             })
             .collect(),
+        grants: Vec::new(),
     }
 }
 

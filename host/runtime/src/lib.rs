@@ -53,6 +53,9 @@ pub struct RuntimeConfig {
     pub recycle_at_percent: u8,
     /// Whether readers read their next batch beside the chain.
     pub read_ahead: st_conf::ReadAhead,
+    /// The directories and hosts grants may name (st.yaml `sandbox.allowed-dirs`, `-hosts`).
+    pub allowed_dirs: Vec<PathBuf>,
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for RuntimeConfig {
@@ -77,6 +80,8 @@ impl From<&st_conf::EngineConfig> for RuntimeConfig {
             plugin_dirs: c.plugin_dirs.clone(),
             recycle_at_percent: c.sandbox.recycle_at_percent,
             read_ahead: c.read_ahead,
+            allowed_dirs: c.sandbox.allowed_dirs.clone(),
+            allowed_hosts: c.sandbox.allowed_hosts.clone(),
         }
     }
 }
@@ -557,6 +562,7 @@ impl Runtime {
                 kind,
                 version: String::new(),
                 options: Vec::new(),
+                grants: Vec::new(),
             },
             sha256,
             size: bytes.len(),

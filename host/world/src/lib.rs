@@ -38,6 +38,15 @@ pub mod sink {
     });
 }
 
+/// Bindings for the optional `grants` interface (the `grants-plugin` world).
+pub mod grants {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "grants-plugin",
+        exports: { default: async },
+    });
+}
+
 pub use source::strait::connector::host;
 pub use source::strait::connector::types;
 

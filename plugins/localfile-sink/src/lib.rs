@@ -16,14 +16,21 @@ use std::io::{BufWriter, Write as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use st_sdk::{
-    Batch, DataType, Describe, Error, OptionSpecs, OptionType, Options, Result, Sink,
-    SinkCommitter, SinkWriter, TableSchema, TaskContext, Value,
+    Access, Batch, DataType, Describe, Error, OptionGrant, OptionSpecs, OptionType, Options,
+    Result, Sink, SinkCommitter, SinkWriter, TableSchema, TaskContext, Value,
 };
 
 pub struct LocalFile;
 
 impl Describe for LocalFile {
     const NAME: &'static str = "LocalFile";
+
+    fn grants() -> Vec<OptionGrant> {
+        vec![
+            OptionGrant::new("path", Access::ReadWrite),
+            OptionGrant::new("tmp_path", Access::ReadWrite),
+        ]
+    }
 
     fn options() -> OptionSpecs {
         OptionSpecs::new()

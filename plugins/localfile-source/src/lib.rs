@@ -13,15 +13,19 @@ mod ranges;
 mod records;
 
 use st_sdk::{
-    Batch, ColumnBuilder, ColumnDef, DataType, Describe, Enumeration, Error, OptionSpecs,
-    OptionType, Options, Poll, Result, Source, SourceInfo, Split, SplitEnumerator, SplitReader,
-    TableSchema, TaskContext, Value,
+    Access, Batch, ColumnBuilder, ColumnDef, DataType, Describe, Enumeration, Error, OptionGrant,
+    OptionSpecs, OptionType, Options, Poll, Result, Source, SourceInfo, Split, SplitEnumerator,
+    SplitReader, TableSchema, TaskContext, Value,
 };
 
 pub struct LocalFile;
 
 impl Describe for LocalFile {
     const NAME: &'static str = "LocalFile";
+
+    fn grants() -> Vec<OptionGrant> {
+        vec![OptionGrant::new("path", Access::Read)]
+    }
 
     fn options() -> OptionSpecs {
         OptionSpecs::new()

@@ -115,11 +115,6 @@ sink { Console {} }"#,
             "source[0](LocalFile).schema: json files need a schema",
         ),
         (
-            r#"source { LocalFile { path = "DIR", file_format_type = csv } }
-sink { Console {} }"#,
-            "is it granted in the job's sandbox.dirs?",
-        ),
-        (
             r#"source { LocalFile { path = "DIR/bad.csv", file_format_type = csv, schema = { fields { id = bigint, s = string } }, sandbox { dirs = [ "DIR" ] } } }
 sink { Console {} }"#,
             "bad.csv at byte 4: `\"not-a-number\"` is not a valid bigint",
@@ -279,4 +274,104 @@ sink { LocalFile { path = "DIR/out", sandbox { dirs = [ { path = "DIR/out", mode
         // csv file whole.
         assert_eq!(files, if cut { 2 } else { 1 }, "{format}, quoted: {quoted}");
     }
+}
+
+/// `st` with an engine config that lets jobs reach `allowed` only.
+fn run_bounded(dir: &Path, allowed: &Path, verb: &str, job: &str) -> std::process::Output {
+    let conf = dir.join("st.yaml");
+    std::fs::write(
+        &conf,
+        format!(
+            "seatunnel:\n  engine:\n    sandbox:\n      allowed-dirs: [{}]\n",
+            allowed.display()
+        ),
+    )
+    .unwrap();
+    let path = dir.join("job.conf");
+    std::fs::write(&path, job.replace("DIR", &dir.display().to_string())).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_st"))
+        .arg("--st-config")
+        .arg(&conf)
+        .arg(verb)
+        .arg(&path)
+        .current_dir(root())
+        .output()
+        .expect("run st")
+}
+
+#[test]
+fn localfile_paths_are_granted_from_the_options_the_plugin_declares() {
+    // No sandbox block: LocalFile declares that it reads `path` and writes `path` and
+    // `tmp_path`, so the job is granted exactly those; the output directory is created.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/a.csv"), "1,x\n2,y\n3,z\n").unwrap();
+    let job = r#"
+source { LocalFile { path = "DIR/in/a.csv", file_format_type = csv, schema = { fields { id = bigint, s = string } } } }
+sink { LocalFile { path = "DIR/out/new", file_format_type = csv } }
+"#;
+    let out = run_bounded(dir.path(), dir.path(), "run", job);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Total Write Count         : 3"), "{stdout}");
+    let written = read_dir_text(&dir.path().join("out/new"), "csv");
+    let mut lines: Vec<&str> = written.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["1,x", "2,y", "3,z"]);
+    // What the source declares, as `st plugin inspect` shows it.
+    let inspect = crate::st_plain(&["plugin", "inspect", "LocalFile", "--kind", "source"]);
+    assert!(
+        text(&inspect).0.contains("grants:   path (read)"),
+        "{}",
+        text(&inspect).0
+    );
+}
+
+#[test]
+fn a_path_outside_the_nodes_allowed_dirs_is_refused_with_its_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(&allowed).unwrap();
+    std::fs::create_dir_all(dir.path().join("secret")).unwrap();
+    // A declared path option, checked by `st check` before anything runs.
+    let out = run_bounded(
+        dir.path(),
+        &allowed,
+        "check",
+        "source { FakeSource { schema = { fields { id = int } } } }\nsink {\n  LocalFile { path = \"DIR/secret/out\" }\n}\n",
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let want = format!(
+        "job.conf:3: sink[0](LocalFile).path: `{}/secret/out` is outside the directories this node lets jobs reach (sandbox.allowed-dirs in st.yaml: {})",
+        dir.path().display(),
+        allowed.display()
+    );
+    assert!(stderr.contains(&want), "{want}\n{stderr}");
+    assert!(!dir.path().join("secret/out").exists(), "nothing ran");
+    // An explicit grant is bounded the same way, named by its place in the sandbox block.
+    let out = run_bounded(
+        dir.path(),
+        &allowed,
+        "check",
+        "source { FakeSource { schema = { fields { id = int } } } }\nsink {\n  LocalFile { path = \"DIR/allowed/out\", sandbox { dirs = [ { path = \"DIR/secret\", mode = rw } ] } }\n}\n",
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sink[0](LocalFile).sandbox.dirs[0]: `")
+            && stderr.contains("/secret` is outside"),
+        "{stderr}"
+    );
+    // A symbolic link inside the allowed directory does not lead out of it.
+    std::os::unix::fs::symlink(dir.path().join("secret"), allowed.join("link")).unwrap();
+    let out = run_bounded(
+        dir.path(),
+        &allowed,
+        "check",
+        "source { FakeSource { schema = { fields { id = int } } } }\nsink {\n  LocalFile { path = \"DIR/allowed/link/out\" }\n}\n",
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("link/out` is outside"), "{stderr}");
 }

@@ -276,6 +276,7 @@ fn info_from_wit(i: wit::PluginInfo) -> PluginInfo {
                 doc: o.doc,
             })
             .collect(),
+        grants: Vec::new(),
     }
 }
 
@@ -357,26 +358,73 @@ pub(crate) async fn describe(
         }
     };
     // `plugin.info` is what this call learns: the kind comes from the component's exports.
-    let b = bindings(kind, &plugin.pre, &mut store)
+    let instance = plugin
+        .pre
+        .instantiate_async(&mut store)
         .await
         .map_err(|e| load_err(format!("cannot be instantiated: {e:#}")))?;
-    let info = match b {
-        Bindings::Source(b) => b.strait_connector_source().call_describe(&mut store).await,
-        Bindings::Transform(b) => {
-            b.strait_connector_transform()
-                .call_describe(&mut store)
-                .await
+    let info = match kind {
+        PluginKind::Source => match st_world::source::SourcePlugin::new(&mut store, &instance) {
+            Ok(b) => b.strait_connector_source().call_describe(&mut store).await,
+            Err(e) => Err(e),
+        },
+        PluginKind::Transform => {
+            match st_world::transform::TransformPlugin::new(&mut store, &instance) {
+                Ok(b) => {
+                    b.strait_connector_transform()
+                        .call_describe(&mut store)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
         }
-        Bindings::Sink(b) => b.strait_connector_sink().call_describe(&mut store).await,
+        PluginKind::Sink => match st_world::sink::SinkPlugin::new(&mut store, &instance) {
+            Ok(b) => b.strait_connector_sink().call_describe(&mut store).await,
+            Err(e) => Err(e),
+        },
     };
-    match info {
-        Ok(i) => Ok(info_from_wit(i)),
-        Err(e) => Err(load_err(format!(
-            "crashed in describe(): {}{}",
-            e.root_cause(),
-            stderr(&store)
-        ))),
+    let mut info = match info {
+        Ok(i) => info_from_wit(i),
+        Err(e) => {
+            return Err(load_err(format!(
+                "crashed in describe(): {}{}",
+                e.root_cause(),
+                stderr(&store)
+            )));
+        }
+    };
+    // The optional `grants` export: a plugin without it declares nothing.
+    if let Ok(g) = st_world::grants::GrantsPlugin::new(&mut store, &instance) {
+        use st_world::grants::exports::strait::connector::grants::Access as W;
+        let declared = g
+            .strait_connector_grants()
+            .call_declared(&mut store)
+            .await
+            .map_err(|e| {
+                load_err(format!(
+                    "crashed in grants.declared(): {}{}",
+                    e.root_cause(),
+                    stderr(&store)
+                ))
+            })?;
+        for d in declared {
+            if !info.options.iter().any(|o| o.name == d.name) {
+                return Err(load_err(format!(
+                    "declares a grant for `{}`, which is not one of its options",
+                    d.name
+                )));
+            }
+            info.grants.push(st_core::OptionGrant {
+                option: d.name,
+                access: match d.access {
+                    W::Read => st_core::Access::Read,
+                    W::ReadWrite => st_core::Access::ReadWrite,
+                    W::Connect => st_core::Access::Connect,
+                },
+            });
+        }
     }
+    Ok(info)
 }
 
 fn wrong_kind(plugin: &Plugin, want: PluginKind) -> RuntimeError {
