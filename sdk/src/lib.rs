@@ -19,6 +19,7 @@ pub use st_core::{
     parse_timestamp, text,
 };
 
+pub mod fs;
 mod options;
 pub mod schema;
 mod tables;

@@ -17,7 +17,7 @@ pub use plugin::{
     Access, OptionGrant, OptionSpec, OptionType, PluginInfo, PluginKind, UnknownOptions,
     option_value,
 };
-pub use sandbox::{DirConfig, SandboxConfig};
+pub use sandbox::{DirConfig, SandboxConfig, lexical_path};
 pub use schema::{ColumnDef, ConstraintKey, ConstraintType, PrimaryKey, SortOrder, TableSchema};
 pub use types::{DataType, Field, TypeParseError};
 pub use value::{

@@ -28,3 +28,32 @@ pub struct SandboxConfig {
     pub network: Vec<String>,
     pub env: Vec<(String, String)>,
 }
+
+/// `path` with `.` and `..` resolved by its text alone (no file system involved), so that
+/// `/data/in/../secret` is not taken to lie under `/data/in`.
+pub fn lexical_path(path: &str) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in std::path::Path::new(path).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lexical_path_resolves_dots() {
+        assert_eq!(
+            super::lexical_path("/data/in/../secret/./x"),
+            std::path::Path::new("/data/secret/x")
+        );
+        assert_eq!(super::lexical_path("/../etc"), std::path::Path::new("/etc"));
+    }
+}

@@ -83,6 +83,45 @@ fn declared(env: &SandboxConfig, plugin: &SandboxConfig) -> SandboxConfig {
     }
 }
 
+/// Whether the job's explicit `sandbox` block covers `value` of an option the plugin declares:
+/// a path under one of its `dirs` (writable when the plugin writes there), a host in its
+/// `network`. The path is the one the plugin sees (a dir's `guest`, else its `path`).
+fn covered(sandbox: &SandboxConfig, value: &str, access: st_core::Access) -> Result<(), String> {
+    if access == st_core::Access::Connect {
+        if crate::sandbox::host_listed(&sandbox.network, value) {
+            return Ok(());
+        }
+        return Err(format!(
+            "`{value}` is not granted by the job's sandbox.network ({}); add it there, or drop the network list to grant exactly what the options name",
+            sandbox.network.join(", ")
+        ));
+    }
+    let path = st_core::lexical_path(value);
+    let under: Vec<&st_core::DirConfig> = sandbox
+        .dirs
+        .iter()
+        .filter(|d| path.starts_with(st_core::lexical_path(d.guest.as_deref().unwrap_or(&d.path))))
+        .collect();
+    let dirs = || {
+        let v: Vec<&str> = sandbox
+            .dirs
+            .iter()
+            .map(|d| d.guest.as_deref().unwrap_or(&d.path))
+            .collect();
+        v.join(", ")
+    };
+    match access {
+        _ if under.is_empty() => Err(format!(
+            "`{value}` is not in a directory the job's sandbox.dirs grant ({}); add it there, or drop the dirs list to grant exactly what the options name",
+            dirs()
+        )),
+        st_core::Access::ReadWrite if !under.iter().any(|d| d.writable) => Err(format!(
+            "`{value}` is written by the plugin but the job's sandbox.dirs grant it read-only; add `writable = true` to its entry"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
@@ -119,13 +158,8 @@ impl Engine {
         let node = self.runtime.config();
         let mut problems = Vec::new();
         let (explicit_dirs, explicit_net) = (!sandbox.dirs.is_empty(), !sandbox.network.is_empty());
-        for g in plugin.info.grants.iter().filter(|g| {
-            if g.access == st_core::Access::Connect {
-                !explicit_net
-            } else {
-                !explicit_dirs
-            }
-        }) {
+        for g in &plugin.info.grants {
+            let connect = g.access == st_core::Access::Connect;
             let values: Vec<String> = match options.get(&g.option) {
                 Some(serde_json::Value::String(s)) => vec![s.clone()],
                 Some(serde_json::Value::Array(items)) => items
@@ -134,8 +168,19 @@ impl Engine {
                     .collect(),
                 _ => Vec::new(),
             };
-            for v in values.into_iter().filter(|v| !v.trim().is_empty()) {
-                if g.access == st_core::Access::Connect {
+            let values = values.into_iter().filter(|v| !v.trim().is_empty());
+            // A job's own sandbox block replaces the declared grants: what the option names
+            // must then lie within it, or the plugin would fail on it once running.
+            if (connect && explicit_net) || (!connect && explicit_dirs) {
+                for v in values {
+                    if let Err(m) = covered(sandbox, &v, g.access) {
+                        problems.push((g.option.clone(), m));
+                    }
+                }
+                continue;
+            }
+            for v in values {
+                if connect {
                     match sandbox::host_allowed(node, &v) {
                         Ok(()) if !sandbox.network.contains(&v) => sandbox.network.push(v),
                         Ok(()) => {}

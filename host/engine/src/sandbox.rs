@@ -29,20 +29,25 @@ pub(crate) fn dir_allowed(node: &RuntimeConfig, path: &Path) -> Result<(), Strin
 
 /// Whether `text` (`host`, `host:port`, `host:*`) is one of the node's `sandbox.allowed-hosts`.
 pub(crate) fn host_allowed(node: &RuntimeConfig, text: &str) -> Result<(), String> {
-    let host = split_host(text).0;
-    let ok = node.allowed_hosts.iter().any(|a| {
-        a == "*" || a == text || (!a.contains(':') && a.eq_ignore_ascii_case(host)) || {
-            let (ah, ap) = split_host(a);
-            ah.eq_ignore_ascii_case(host) && ap.is_none_or(|p| p == "*")
-        }
-    });
-    if ok {
+    if host_listed(&node.allowed_hosts, text) {
         return Ok(());
     }
     Err(format!(
         "`{text}` is not a host this node lets jobs reach (sandbox.allowed-hosts in st.yaml: {})",
         list(node.allowed_hosts.iter().cloned())
     ))
+}
+
+/// Whether `text` (`host`, `host:port`, `host:*`) is covered by one of `allowed`'s entries
+/// (`*`, `host`, `host:*` or the same `host:port`).
+pub(crate) fn host_listed(allowed: &[String], text: &str) -> bool {
+    let host = split_host(text).0;
+    allowed.iter().any(|a| {
+        a == "*" || a == text || (!a.contains(':') && a.eq_ignore_ascii_case(host)) || {
+            let (ah, ap) = split_host(a);
+            ah.eq_ignore_ascii_case(host) && ap.is_none_or(|p| p == "*")
+        }
+    })
 }
 
 fn list(items: impl Iterator<Item = String>) -> String {

@@ -222,18 +222,10 @@ pub struct Writer {
     closed: Vec<Move>,
 }
 
-/// A file system error. Outside the job's grants a path is missing or not permitted, which
-/// no retry cures: that is fatal, with a hint.
+/// A file system error: a path the job does not grant (or grants read-only) is fatal and
+/// says so; a missing file or any other failure is retriable.
 fn io(what: &str, path: &str, e: std::io::Error) -> Error {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => Error::fatal(format!(
-            "cannot {what} {path}: {e} (is it granted read-write in the job's sandbox.dirs?)"
-        )),
-        std::io::ErrorKind::NotFound => Error::retriable(format!(
-            "cannot {what} {path}: {e} (is it granted in the job's sandbox.dirs?)"
-        )),
-        _ => Error::retriable(format!("cannot {what} {path}: {e}")),
-    }
+    st_sdk::fs::io_error(what, path, true, &e)
 }
 
 /// `yyyy.MM.dd`-style patterns for `${now}`.

@@ -193,7 +193,7 @@ impl FileSplit {
         }
         let csv = c.format == Format::Csv && !c.whole_line;
         let starts = ranges::starts(&path, len, readers, csv)
-            .map_err(|e| Error::retriable(format!("cannot read {path}: {e}")))?;
+            .map_err(|e| st_sdk::fs::io_error("read", &path, false, &e))?;
         if starts.len() < 2 {
             return Ok(vec![whole(path)]);
         }
@@ -314,7 +314,7 @@ impl Reader {
         };
         if self.open.is_none() {
             let mut f = File::open(&split.path)
-                .map_err(|e| Error::retriable(format!("cannot open {}: {e}", split.path)))?;
+                .map_err(|e| st_sdk::fs::io_error("open", &split.path, false, &e))?;
             if split.unaligned {
                 split.offset = ranges::first_line_start(&mut f, split.offset)
                     .map_err(|e| Error::retriable(format!("cannot read {}: {e}", split.path)))?;

@@ -6,10 +6,19 @@ use std::process::Command;
 use crate::{root, text};
 
 fn run_job(dir: &Path, job: &str) -> std::process::Output {
+    st_job(dir, "run", job)
+}
+
+fn check_job(dir: &Path, job: &str) -> std::process::Output {
+    st_job(dir, "check", job)
+}
+
+/// `st VERB job.conf` with the job written into `dir` (`DIR` in it replaced by `dir`).
+fn st_job(dir: &Path, verb: &str, job: &str) -> std::process::Output {
     let path = dir.join("job.conf");
     std::fs::write(&path, job.replace("DIR", &dir.display().to_string())).unwrap();
     Command::new(env!("CARGO_BIN_EXE_st"))
-        .arg("run")
+        .arg(verb)
         .arg(&path)
         .current_dir(root())
         .output()
@@ -127,9 +136,7 @@ sink { LocalFile { path = "DIR/out", file_format_type = xml, sandbox { dirs = [ 
         (
             r#"source { FakeSource { row.num = 5, schema = { fields { id = int } } } }
 sink { LocalFile { path = "DIR/ro", sandbox { dirs = [ { path = "DIR/ro", mode = ro } ] } } }"#,
-            // The writer (its temporary directory) or the committer (the output directory) may
-            // be the first to find out; either names the directory under the refused grant.
-            "cannot create DIR/ro|: Operation not permitted (os error 63) (is it granted read-write in the job's sandbox.dirs?)",
+            "sink[0](LocalFile).path: `DIR/ro` is written by the plugin but the job's sandbox.dirs grant it read-only",
         ),
     ];
     std::fs::create_dir_all(dir.path().join("out")).unwrap();
@@ -143,20 +150,29 @@ sink { LocalFile { path = "DIR/ro", sandbox { dirs = [ { path = "DIR/ro", mode =
             assert!(stderr.contains(part), "{part}\n{stderr}");
         }
     }
-    // Outside its grant, a temporary file is a missing directory, named with a hint.
-    let out = run_job(
-        dir.path(),
-        r#"env { job.retry.interval.seconds = 0 }
-source { FakeSource { row.num = 5, schema = { fields { id = int } } } }
-sink { LocalFile { path = "DIR/out", tmp_path = "DIR/elsewhere", sandbox { dirs = [ { path = "DIR/out", mode = rw } ] } } }"#,
-    );
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("elsewhere/")
-            && stderr.contains("(is it granted in the job's sandbox.dirs?)"),
-        "{stderr}"
-    );
+    // A path option outside the job's own sandbox block is found before anything runs, by
+    // `st check` as by `st run`; `..` does not lead out of a grant.
+    for (tmp, args) in [("DIR/elsewhere", "run"), ("DIR/out/../elsewhere", "check")] {
+        let job = format!(
+            r#"source {{ FakeSource {{ row.num = 5, schema = {{ fields {{ id = int }} }} }} }}
+sink {{ LocalFile {{ path = "DIR/out", tmp_path = "{tmp}", sandbox {{ dirs = [ {{ path = "DIR/out", mode = rw }} ] }} }} }}"#
+        );
+        let out = if args == "run" {
+            run_job(dir.path(), &job)
+        } else {
+            check_job(dir.path(), &job)
+        };
+        let (_, stderr) = text(&out);
+        let d = dir.path().display().to_string();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "sink[0](LocalFile).tmp_path: `{}` is not in a directory the job's sandbox.dirs grant ({d}/out)",
+                tmp.replace("DIR", &d)
+            )),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

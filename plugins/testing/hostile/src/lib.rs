@@ -155,12 +155,12 @@ impl Reader {
                 };
                 match std::fs::read(path) {
                     Ok(b) => Err(Error::fatal(format!("read {} bytes of {path}", b.len()))),
-                    Err(e) => Err(Error::fatal(format!("cannot read {path}: {e}"))),
+                    Err(e) => Err(st_sdk::fs::io_error("read", path, false, &e)),
                 }
             }
             "write-file" => match std::fs::write(&self.target, b"written by a plugin") {
                 Ok(()) => Err(Error::fatal(format!("wrote {}", self.target))),
-                Err(e) => Err(Error::fatal(format!("cannot write {}: {e}", self.target))),
+                Err(e) => Err(st_sdk::fs::io_error("write", &self.target, true, &e)),
             },
             "connect" => match std::net::TcpStream::connect(&self.target) {
                 Ok(_) => Err(Error::fatal(format!(
