@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod hazelcast;
+pub use hazelcast::{ClientConfig, DEFAULT_PORT, NetworkConfig};
+
 /// Why the engine config cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
@@ -24,6 +27,8 @@ pub struct ConfError {
 struct File {
     #[serde(default)]
     seatunnel: Root,
+    /// The node's network, in `hazelcast.yaml`'s shape (that file, when present, overrides it).
+    hazelcast: Option<hazelcast::HazelcastSection>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,6 +59,69 @@ struct EngineSection {
     print_job_metrics_info_interval: Option<u64>,
     job_metrics_backup_interval: Option<u64>,
     slot_service: Option<SlotService>,
+    job_schedule_strategy: Option<ScheduleStrategy>,
+    http: Option<HttpSection>,
+    telemetry: Option<TelemetrySection>,
+    // SeaTunnel keys with no meaning in Strait (the JVM's jars and thread pools): a notice.
+    metrics_fetch_timeout_ms: Option<serde::de::IgnoredAny>,
+    jar_storage: Option<serde::de::IgnoredAny>,
+    coordinator_service: Option<serde::de::IgnoredAny>,
+    event_report_http: Option<serde::de::IgnoredAny>,
+    job_log_mode: Option<serde::de::IgnoredAny>,
+    connector_jar_storage_config: Option<serde::de::IgnoredAny>,
+}
+
+/// `job-schedule-strategy`: what a job that finds too few free slots does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ScheduleStrategy {
+    /// Fail the submit (SeaTunnel's `NoEnoughResourceException`).
+    #[default]
+    Reject,
+    /// Stay PENDING until slots free up.
+    Wait,
+}
+
+/// `seatunnel.engine.http`: the REST API V2 and the web console.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpSection {
+    pub enable_http: Option<bool>,
+    pub port: Option<u16>,
+    pub context_path: Option<String>,
+    pub enable_dynamic_port: Option<bool>,
+    pub port_range: Option<u16>,
+    pub enable_basic_auth: Option<bool>,
+    pub basic_auth_username: Option<String>,
+    pub basic_auth_password: Option<String>,
+    pub enable_https: Option<bool>,
+    pub https_port: Option<u16>,
+    pub key_store_path: Option<String>,
+    pub key_store_password: Option<String>,
+    pub key_manager_password: Option<String>,
+    pub trust_store_path: Option<String>,
+    pub trust_store_password: Option<String>,
+    pub allow_anonymous_submit: Option<bool>,
+}
+
+/// `seatunnel.engine.telemetry`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TelemetrySection {
+    pub metric: Option<TelemetryMetric>,
+    pub logs: Option<TelemetryLogs>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TelemetryMetric {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TelemetryLogs {
+    pub scheduled_deletion_enable: Option<bool>,
 }
 
 /// `seatunnel.engine.read-ahead`: whether a subtask's reader reads its next batch on a thread
@@ -180,7 +248,15 @@ pub struct EngineConfig {
     /// `print-execution-info-interval`: seconds between the progress blocks `st run` prints
     /// when its output is not a terminal (SeaTunnel's default: 60).
     pub print_execution_info_interval: u64,
-    /// Things worth telling the operator (deprecated aliases).
+    pub job_schedule_strategy: ScheduleStrategy,
+    /// `http`, as written (the REST API reads it).
+    pub http: HttpSection,
+    /// `telemetry`, as written.
+    pub telemetry: TelemetrySection,
+    /// The node's network: the `hazelcast:` section of this file over the defaults; a node
+    /// reads its `hazelcast.yaml` over this ([`NetworkConfig::load_over`]).
+    pub network: NetworkConfig,
+    /// Things worth telling the operator (deprecated aliases, keys without effect).
     pub notices: Vec<String>,
 }
 
@@ -218,6 +294,22 @@ impl Default for EngineConfig {
                     backup_count: 0,
                     slot_service: SlotService::default(),
                     print_execution_info_interval: 0,
+                    job_schedule_strategy: ScheduleStrategy::default(),
+                    http: HttpSection::default(),
+                    telemetry: TelemetrySection::default(),
+                    network: NetworkConfig {
+                        source: String::new(),
+                        cluster_name: String::new(),
+                        members: Vec::new(),
+                        port: 0,
+                        auto_increment: false,
+                        port_count: 0,
+                        attributes: Default::default(),
+                        heartbeat_interval_secs: 0,
+                        max_no_heartbeat_secs: 0,
+                        map_store: None,
+                        notices: Vec::new(),
+                    },
                     notices: Vec::new(),
                 };
                 let mut c = unset
@@ -228,6 +320,19 @@ impl Default for EngineConfig {
             })
             .clone()
     }
+}
+
+/// The text of `path`, or an error naming it.
+fn read(path: &Path) -> Result<String, ConfError> {
+    std::fs::read_to_string(path).map_err(|e| ConfError {
+        file: path.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+/// Whether `candidate` is close enough to `written` to suggest it.
+fn close(candidate: &str, written: &str) -> bool {
+    st_core::text::edit_distance(candidate, written) <= 2.max(written.len() / 4)
 }
 
 /// Turns the parser's `error: line 4 column 5: message` (plus a snippet) into
@@ -270,7 +375,7 @@ impl EngineConfig {
     }
 
     /// `text`'s settings over this config's.
-    fn overlay(self, text: &str, file: &Path) -> Result<EngineConfig, ConfError> {
+    fn overlay(mut self, text: &str, file: &Path) -> Result<EngineConfig, ConfError> {
         let name = file.display().to_string();
         let parsed: File = if text.trim().is_empty() {
             File::default()
@@ -278,6 +383,9 @@ impl EngineConfig {
             serde_saphyr::from_str(text).map_err(|e| yaml_error(&name, &e.to_string()))?
         };
         let e = parsed.seatunnel.engine;
+        if let Some(section) = parsed.hazelcast {
+            self.network = self.network.overlay(section, &name, text)?;
+        }
         let base = file.parent().unwrap_or(Path::new("."));
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let mut config = EngineConfig {
@@ -369,26 +477,48 @@ impl EngineConfig {
         if let Some(v) = e.print_execution_info_interval {
             config.print_execution_info_interval = v;
         }
+        set(&mut config.job_schedule_strategy, e.job_schedule_strategy);
+        set(&mut config.http, e.http);
+        set(&mut config.telemetry, e.telemetry);
         let _ = (
             e.queue_type,
             e.print_job_metrics_info_interval,
             e.job_metrics_backup_interval,
         );
+        let without_effect: Vec<&str> = [
+            (
+                "metrics-fetch-timeout-ms",
+                e.metrics_fetch_timeout_ms.is_some(),
+            ),
+            ("jar-storage", e.jar_storage.is_some()),
+            ("coordinator-service", e.coordinator_service.is_some()),
+            ("event-report-http", e.event_report_http.is_some()),
+            ("job-log-mode", e.job_log_mode.is_some()),
+            (
+                "connector-jar-storage-config",
+                e.connector_jar_storage_config.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if !without_effect.is_empty() {
+            config.notices.push(format!(
+                "{name}: accepted without effect (they configure SeaTunnel's JVM, which Strait does not run): seatunnel.engine.{}",
+                without_effect.join(", seatunnel.engine.")
+            ));
+        }
         Ok(config)
     }
 
     /// Reads the file at `path`.
     pub fn load(path: &Path) -> Result<EngineConfig, ConfError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfError {
-            file: path.display().to_string(),
-            message: format!("cannot read: {e}"),
-        })?;
-        EngineConfig::parse(&text, path)
+        EngineConfig::parse(&read(path)?, path)
     }
 
-    /// Finds the engine config the way `st` does: an explicit path, else `$ST_CONFIG`, else
-    /// `$STRAIT_HOME/conf/st.yaml`, else `conf/st.yaml` under the current directory, else the
-    /// built-in defaults. An explicit path or `$ST_CONFIG` that does not exist is an error.
+    /// Finds the engine config the way `st` and `st-node` do: an explicit path, else
+    /// `$ST_CONFIG`, else `st.yaml` or SeaTunnel's `seatunnel.yaml` in `$STRAIT_HOME/conf`, then
+    /// in `conf/` under the current directory, else the built-in defaults. An explicit path or `$ST_CONFIG` that does not exist is an error.
     pub fn discover(explicit: Option<&Path>) -> Result<EngineConfig, ConfError> {
         if let Some(p) = explicit {
             return EngineConfig::load(p);
@@ -397,10 +527,15 @@ impl EngineConfig {
             return EngineConfig::load(Path::new(&p));
         }
         let mut candidates = Vec::new();
+        let mut dirs = Vec::new();
         if let Some(home) = std::env::var_os("STRAIT_HOME").filter(|v| !v.is_empty()) {
-            candidates.push(PathBuf::from(home).join("conf").join("st.yaml"));
+            dirs.push(PathBuf::from(home).join("conf"));
         }
-        candidates.push(PathBuf::from("conf").join("st.yaml"));
+        dirs.push(PathBuf::from("conf"));
+        for d in dirs {
+            candidates.push(d.join("st.yaml"));
+            candidates.push(d.join("seatunnel.yaml"));
+        }
         for c in candidates {
             if c.is_file() {
                 return EngineConfig::load(&c);
@@ -489,6 +624,64 @@ mod tests {
         assert_eq!(on_disk.checkpoint, empty.checkpoint);
         assert_eq!(on_disk.sandbox, empty.sandbox);
         assert_eq!(on_disk.checkpoint.interval, cp.interval.unwrap());
+        let n = &empty.network;
+        assert_eq!(
+            (n.cluster_name.as_str(), n.port, n.port_count),
+            ("seatunnel", 5801, 100)
+        );
+        assert!(n.auto_increment && n.members.is_empty() && n.notices.is_empty());
+        assert_eq!((n.heartbeat_interval_secs, n.max_no_heartbeat_secs), (1, 5));
+        assert_eq!(empty.job_schedule_strategy, ScheduleStrategy::Reject);
+    }
+
+    #[test]
+    fn seatunnels_stock_config_files_are_read_as_they_ship() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/seatunnel-config");
+        let engine = EngineConfig::load(&dir.join("seatunnel.yaml")).unwrap();
+        assert!(engine.component_cache_mode);
+        assert_eq!(engine.checkpoint.interval, 10000);
+        assert_eq!(engine.http.port, Some(8080));
+        assert_eq!(
+            engine.telemetry.metric.as_ref().unwrap().enabled,
+            Some(false)
+        );
+        assert!(
+            engine
+                .notices
+                .iter()
+                .any(|n| n.contains("seatunnel.engine.metrics-fetch-timeout-ms")),
+            "{:?}",
+            engine.notices
+        );
+        let hybrid = engine
+            .network
+            .clone()
+            .load_over(&dir.join("hazelcast.yaml"))
+            .unwrap();
+        assert_eq!(hybrid.cluster_name, "seatunnel");
+        assert_eq!(hybrid.members, vec!["localhost:5801"]);
+        assert_eq!((hybrid.port, hybrid.auto_increment), (5801, false));
+        // Not set in hazelcast.yaml: Strait's own detection defaults hold.
+        assert_eq!(
+            (hybrid.heartbeat_interval_secs, hybrid.max_no_heartbeat_secs),
+            (1, 5)
+        );
+        assert_eq!(hybrid.notices.len(), 1, "{:?}", hybrid.notices);
+        assert!(hybrid.notices[0].contains("hazelcast.network.rest-api"));
+        for (file, port) in [
+            ("hazelcast-master.yaml", 5801),
+            ("hazelcast-worker.yaml", 5802),
+        ] {
+            let n = engine.network.clone().load_over(&dir.join(file)).unwrap();
+            assert_eq!(n.port, port);
+            assert_eq!(n.members, vec!["localhost:5801", "localhost:5802"]);
+            assert_eq!(
+                (n.heartbeat_interval_secs, n.max_no_heartbeat_secs),
+                (2, 180)
+            );
+        }
+        let client = ClientConfig::load(&dir.join("hazelcast-client.yaml")).unwrap();
+        assert_eq!(client.members, vec!["localhost:5801"]);
     }
 
     #[test]

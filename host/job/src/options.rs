@@ -198,7 +198,7 @@ fn check_map(
         let hint = info
             .options
             .iter()
-            .map(|o| (edit_distance(&o.name, &u), &o.name))
+            .map(|o| (st_core::text::edit_distance(&o.name, &u), &o.name))
             .min()
             .filter(|(d, _)| *d <= 3)
             .map(|(_, n)| format!("did you mean `{n}`? "))
@@ -243,19 +243,4 @@ fn describe_type(t: OptionType) -> &'static str {
         OptionType::Object => "an object `{ ... }`",
         OptionType::Any => "any value",
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
