@@ -1,7 +1,6 @@
 //! `st`: Strait's command line. `st run job.conf` runs a job in local mode (an embedded engine
 //! in this process, exit when the job ends); `st check` validates a job; `st plugin list` and
-//! `st plugin inspect` describe plugins. Cluster verbs (`submit`, `list`, `cancel`, ...) come
-//! with `st-node`.
+//! `st plugin inspect` describe plugins; `st nodes` lists a running cluster's members.
 //!
 //! Exit codes: 0 success, 1 the job failed, 2 the job config or the command line is wrong.
 
@@ -30,6 +29,8 @@ macro_rules! println {
         }
     }};
 }
+
+mod cluster;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,6 +112,14 @@ enum Cmd {
     /// List and describe plugins.
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// List the cluster's nodes: address, role, alive, master, slots in use.
+    Nodes {
+        #[command(flatten)]
+        target: cluster::Target,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Run(args) => run_job(conf, &args, None).await,
         Cmd::Check(args) => run_job(conf, &args.job, Some(args.strict)).await,
+        Cmd::Nodes { target, json } => cluster::nodes(&target, json).await,
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime(conf)?;
             println!("{:<16} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");

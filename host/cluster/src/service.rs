@@ -1,0 +1,261 @@
+//! The gRPC service every node serves: probes, Raft's messages, map writes (forwarded to the
+//! master) and the member listing. A caller with another cluster name is refused, and both
+//! sides log why.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use tonic::{Request, Response, Status};
+
+use crate::map::{Applied, Command};
+use crate::proto::{self, RaftKind};
+use crate::store::StateMachine;
+use crate::types::Raft;
+
+/// How long a map write may wait for its commit; after that its outcome is unknown (it may
+/// still commit), which the caller is told.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What this node knows of itself and its peers.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub cluster_name: String,
+    pub id: u64,
+    pub address: String,
+    /// `id=address,...` over every member, sorted by id.
+    pub fingerprint: String,
+    pub members: BTreeMap<u64, String>,
+}
+
+#[derive(Clone)]
+pub struct Service {
+    pub identity: Arc<Identity>,
+    pub raft: Raft,
+    pub sm: StateMachine,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("raft messages serialize")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Status> {
+    serde_json::from_slice(bytes).map_err(|e| Status::invalid_argument(format!("bad payload: {e}")))
+}
+
+impl Service {
+    fn check_cluster(&self, theirs: &str, who: &str) -> Result<(), String> {
+        if theirs == self.identity.cluster_name {
+            return Ok(());
+        }
+        let reason = format!(
+            "cluster name `{theirs}` is not this cluster's `{}` (hazelcast.cluster-name)",
+            self.identity.cluster_name
+        );
+        tracing::warn!("refused {who}: {reason}");
+        Err(reason)
+    }
+
+    /// Writes `cmd` through this node when it is the master, else through the master.
+    pub async fn write(&self, cmd: Command) -> Result<Applied, String> {
+        let res = tokio::time::timeout(WRITE_TIMEOUT, self.raft.client_write(cmd.clone())).await;
+        match res {
+            Err(_) => Err(format!(
+                "not committed within {} s; the outcome is unknown (it may still commit)",
+                WRITE_TIMEOUT.as_secs()
+            )),
+            Ok(Ok(r)) => Ok(r.data),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                let Some(leader) = f.leader_node else {
+                    return Err("there is no master at the moment (an election is running, or too few master-eligible nodes are alive)".into());
+                };
+                let mut c = crate::network::client(&leader.addr, Duration::from_secs(1))?;
+                let mut req = Request::new(proto::WriteRequest {
+                    cluster_name: self.identity.cluster_name.clone(),
+                    command: json(&cmd),
+                });
+                req.set_timeout(WRITE_TIMEOUT + Duration::from_secs(1));
+                let reply = c
+                    .write(req)
+                    .await
+                    .map_err(|s| {
+                        format!(
+                            "the master at {} did not answer: {}",
+                            leader.addr,
+                            s.message()
+                        )
+                    })?
+                    .into_inner();
+                if !reply.error.is_empty() {
+                    return Err(reply.error);
+                }
+                serde_json::from_slice(&reply.applied).map_err(|e| e.to_string())
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl proto::cluster_server::Cluster for Service {
+    async fn probe(
+        &self,
+        request: Request<proto::ProbeRequest>,
+    ) -> Result<Response<proto::ProbeReply>, Status> {
+        let p = request.into_inner();
+        let metrics = self.raft.metrics().borrow().clone();
+        let mut reply = proto::ProbeReply {
+            accepted: true,
+            reason: String::new(),
+            node_id: self.identity.id,
+            initialized: self.raft.is_initialized().await.unwrap_or(false),
+            fingerprint: self.identity.fingerprint.clone(),
+            leader: metrics.current_leader.unwrap_or(0),
+            term: metrics.current_term,
+        };
+        if let Err(reason) = self.check_cluster(&p.cluster_name, &format!("node {}", p.address)) {
+            reply.accepted = false;
+            reply.reason = reason;
+        }
+        Ok(Response::new(reply))
+    }
+
+    async fn raft(
+        &self,
+        request: Request<proto::RaftRequest>,
+    ) -> Result<Response<proto::RaftReply>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_name, "a Raft message")
+            .map_err(Status::permission_denied)?;
+        fn reply<T: serde::Serialize, E: serde::Serialize>(
+            res: Result<T, E>,
+        ) -> Response<proto::RaftReply> {
+            Response::new(match res {
+                Ok(v) => proto::RaftReply {
+                    payload: json(&v),
+                    error: false,
+                },
+                Err(e) => proto::RaftReply {
+                    payload: json(&e),
+                    error: true,
+                },
+            })
+        }
+        match RaftKind::try_from(r.kind) {
+            Ok(RaftKind::AppendEntries) => {
+                Ok(reply(self.raft.append_entries(parse(&r.payload)?).await))
+            }
+            Ok(RaftKind::Vote) => Ok(reply(self.raft.vote(parse(&r.payload)?).await)),
+            Ok(RaftKind::InstallSnapshot) => {
+                Ok(reply(self.raft.install_snapshot(parse(&r.payload)?).await))
+            }
+            Err(_) => Err(Status::invalid_argument(format!(
+                "unknown Raft message kind {}",
+                r.kind
+            ))),
+        }
+    }
+
+    async fn write(
+        &self,
+        request: Request<proto::WriteRequest>,
+    ) -> Result<Response<proto::WriteReply>, Status> {
+        let w = request.into_inner();
+        self.check_cluster(&w.cluster_name, "a map write")
+            .map_err(Status::permission_denied)?;
+        let cmd: Command = parse(&w.command)?;
+        // Only the master writes: forwarding once more would loop between two nodes that
+        // each think the other leads.
+        let res = match tokio::time::timeout(WRITE_TIMEOUT, self.raft.client_write(cmd)).await {
+            Err(_) => Err(format!(
+                "not committed within {} s; the outcome is unknown (it may still commit)",
+                WRITE_TIMEOUT.as_secs()
+            )),
+            Ok(Ok(r)) => Ok(r.data),
+            Ok(Err(e)) => Err(format!(
+                "node {} is not the master: {e}",
+                self.identity.address
+            )),
+        };
+        Ok(Response::new(match res {
+            Ok(a) => proto::WriteReply {
+                applied: json(&a),
+                error: String::new(),
+            },
+            Err(error) => proto::WriteReply {
+                applied: Vec::new(),
+                error,
+            },
+        }))
+    }
+
+    async fn nodes(
+        &self,
+        _request: Request<proto::NodesRequest>,
+    ) -> Result<Response<proto::NodesReply>, Status> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let map = self.sm.map();
+        let master = metrics.current_leader.unwrap_or(0);
+        // Alive: this node, and every member that answers a probe now.
+        let probes = self.identity.members.iter().map(|(&id, addr)| {
+            let me = self.identity.clone();
+            let addr = addr.clone();
+            async move {
+                if id == me.id {
+                    return (id, true);
+                }
+                (
+                    id,
+                    crate::node::probe(&me, &addr)
+                        .await
+                        .is_some_and(|r| r.accepted),
+                )
+            }
+        });
+        let alive: BTreeMap<u64, bool> = futures_join(probes).await.into_iter().collect();
+        let mut nodes: Vec<proto::NodeInfo> = self
+            .identity
+            .members
+            .iter()
+            .map(|(&id, addr)| {
+                let rec = map.nodes.get(&id);
+                proto::NodeInfo {
+                    id,
+                    address: addr.clone(),
+                    role: rec.map_or("unregistered".into(), |r| r.role.seatunnel_name().into()),
+                    alive: alive.get(&id).copied().unwrap_or(false),
+                    master: id == master,
+                    slots_used: 0,
+                    slots_total: rec.and_then(|r| r.slots).map_or(-1, i64::from),
+                    tags: rec
+                        .map(|r| r.tags.clone().into_iter().collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        nodes.sort_by(|a, b| a.address.cmp(&b.address));
+        Ok(Response::new(proto::NodesReply {
+            cluster_name: self.identity.cluster_name.clone(),
+            term: metrics.current_term,
+            master,
+            nodes,
+        }))
+    }
+}
+
+/// Runs `futs` concurrently and collects their outputs in order.
+async fn futures_join<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}

@@ -1,0 +1,241 @@
+//! `st-node` as an operator runs it: real processes on free loopback ports, each with its own
+//! `STRAIT_HOME` in a temp dir, killed with SIGKILL; `st nodes` is the oracle.
+
+mod membership;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `st` binary, built beside `st-node` by `cargo test --workspace`.
+pub fn st_bin() -> PathBuf {
+    let node = Path::new(env!("CARGO_BIN_EXE_st-node"));
+    let st = node.with_file_name("st");
+    assert!(
+        st.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p st-cli` first)",
+        st.display()
+    );
+    st
+}
+
+/// Free loopback ports (bound and released; nothing else on this machine races for them
+/// within a test's start-up).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// One node's home and, while it runs, its process.
+pub struct Node {
+    pub home: PathBuf,
+    pub port: u16,
+    pub child: Option<Child>,
+    starts: usize,
+}
+
+impl Node {
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Everything this node logged, over all its starts.
+    pub fn log(&self) -> String {
+        (1..=self.starts)
+            .map(|i| {
+                std::fs::read_to_string(self.home.join(format!("node-{i}.log"))).unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    pub fn start(&mut self, args: &[&str]) {
+        assert!(self.child.is_none(), "node {} runs already", self.address());
+        self.starts += 1;
+        let log = std::fs::File::create(self.home.join(format!("node-{}.log", self.starts)))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_st-node"))
+            .args(args)
+            .env("STRAIT_HOME", &self.home)
+            .env_remove("ST_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start st-node");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as a machine that dies.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, and the exit status once it has left.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        wait_exit(&mut c, Duration::from_secs(20))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits for a process to end.
+pub fn wait_exit(c: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = c.try_wait().expect("wait") {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("process {} did not exit within {limit:?}", c.id());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A set of node homes sharing one member list.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// `n` homes whose `conf/hazelcast.yaml` lists all `n` members under `name`.
+    pub fn new(n: usize, name: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports = free_ports(n);
+        let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &port)| {
+                let home = dir.path().join(format!("node{}", i + 1));
+                write_hazelcast(&home, name, &members, port);
+                Node {
+                    home,
+                    port,
+                    child: None,
+                    starts: 0,
+                }
+            })
+            .collect();
+        Cluster { dir, nodes }
+    }
+
+    pub fn start_all(&mut self) {
+        for n in &mut self.nodes {
+            n.start(&[]);
+        }
+    }
+
+    pub fn addresses(&self) -> String {
+        self.nodes
+            .iter()
+            .map(Node::address)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Every node's log, for a failure message.
+    pub fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("--- {} ---\n{}", n.address(), n.log()))
+            .collect()
+    }
+}
+
+/// Writes `home/conf/hazelcast.yaml` as SeaTunnel's own.
+pub fn write_hazelcast(home: &Path, name: &str, members: &[String], port: u16) {
+    std::fs::create_dir_all(home.join("conf")).expect("conf dir");
+    let list: String = members
+        .iter()
+        .map(|m| format!("          - {m}\n"))
+        .collect();
+    std::fs::write(
+        home.join("conf/hazelcast.yaml"),
+        format!(
+            "hazelcast:\n  cluster-name: {name}\n  network:\n    join:\n      tcp-ip:\n        enabled: true\n        member-list:\n{list}    port:\n      auto-increment: false\n      port: {port}\n"
+        ),
+    )
+    .expect("write hazelcast.yaml");
+}
+
+/// Runs `st` with arguments.
+pub fn st(args: &[&str]) -> Output {
+    Command::new(st_bin())
+        .args(args)
+        .env_remove("ST_ADDRESS")
+        .output()
+        .expect("run st")
+}
+
+/// `st nodes --json` through `address`, parsed; `None` while no node there answers.
+pub fn nodes(address: &str) -> Option<serde_json::Value> {
+    let out = st(&["nodes", "--json", "--address", address]);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).expect("st nodes --json prints JSON"))
+}
+
+/// Polls `st nodes` through `address` until `ok` holds (at most `limit`), returning that view.
+pub fn wait_nodes(
+    cluster: &Cluster,
+    address: &str,
+    limit: Duration,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Some(v) = nodes(address) {
+            if ok(&v) {
+                return v;
+            }
+            last = Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "{what}: not within {limit:?}; last view {}\n{}",
+        last.map_or("none".into(), |v| v.to_string()),
+        cluster.logs()
+    );
+}
+
+/// The `nodes` of an `st nodes --json` view.
+pub fn members(v: &serde_json::Value) -> &Vec<serde_json::Value> {
+    v["nodes"].as_array().expect("nodes")
+}
+
+/// How many members the view shows alive, and which address is master.
+pub fn alive_and_master(v: &serde_json::Value) -> (usize, Option<String>) {
+    let alive = members(v).iter().filter(|n| n["alive"] == true).count();
+    let masters: Vec<String> = members(v)
+        .iter()
+        .filter(|n| n["master"] == true)
+        .map(|n| n["address"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(masters.len() <= 1, "two masters at once: {v}");
+    (alive, masters.into_iter().next())
+}

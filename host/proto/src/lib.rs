@@ -1,0 +1,23 @@
+//! `st-proto`: the gRPC services and messages between nodes and from clients
+//! (`proto/cluster.proto`), generated at build time. Conversions only; no logic.
+
+#![allow(missing_docs)]
+
+tonic::include_proto!("strait.cluster");
+
+/// The largest message a node or client sends or takes.
+pub const MAX_MESSAGE: usize = 64 << 20;
+
+/// A client for the node at `address` (`host:port`), connecting on first use.
+pub fn client(
+    address: &str,
+    connect_timeout: std::time::Duration,
+) -> Result<cluster_client::ClusterClient<tonic::transport::Channel>, String> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| format!("`{address}` is not an address: {e}"))?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true);
+    Ok(cluster_client::ClusterClient::new(endpoint.connect_lazy())
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE))
+}
