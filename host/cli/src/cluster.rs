@@ -1,4 +1,5 @@
-//! The cluster verbs: `st nodes` talks to a running `st-node` over gRPC.
+//! The cluster verbs: `st submit`, `list`, `status`, `cancel` and `nodes` talk to a running
+//! `st-node` over gRPC.
 //!
 //! Which node: `--address HOST:PORT[,HOST:PORT...]`, else `$ST_ADDRESS`, else the
 //! `hazelcast-client.yaml` in `$STRAIT_HOME/conf` or `./conf` (SeaTunnel's client config,
@@ -8,8 +9,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::future::Future;
+
 use anyhow::Context as _;
+use st_proto::cluster_client::ClusterClient;
 use st_proto::{NodesReply, NodesRequest};
+use tonic::transport::Channel;
 
 /// How a cluster verb finds the cluster.
 #[derive(Debug, clap::Args)]
@@ -18,6 +24,15 @@ pub struct Target {
     /// conf/hazelcast-client.yaml, localhost:5801).
     #[arg(long, value_name = "HOST:PORT", value_delimiter = ',')]
     pub address: Vec<String>,
+    /// The cluster's name (default: hazelcast-client.yaml's `cluster-name`, else `seatunnel`).
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+impl Target {
+    fn cluster_name(&self) -> String {
+        self.cluster.clone().unwrap_or_else(cluster_name)
+    }
 }
 
 /// The addresses to try and where they came from.
@@ -49,24 +64,44 @@ fn addresses(target: &Target) -> anyhow::Result<(Vec<String>, String)> {
     Ok((vec!["localhost:5801".into()], "the default".into()))
 }
 
-/// Asks the first node that answers for the member list.
-async fn nodes_reply(target: &Target) -> anyhow::Result<NodesReply> {
+/// Runs `call` against the first node that answers; a node that is down or has no master
+/// at the moment is passed over for the next.
+async fn first<T, F, Fut>(target: &Target, call: F) -> anyhow::Result<T>
+where
+    F: Fn(ClusterClient<Channel>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
     let (list, from) = addresses(target)?;
     let mut why = Vec::new();
     for addr in &list {
-        let mut client =
-            st_proto::client(addr, Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
-        let mut req = tonic::Request::new(NodesRequest {});
-        req.set_timeout(Duration::from_secs(5));
-        match client.nodes(req).await {
+        let client = st_proto::client(addr, Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
+        match call(client).await {
             Ok(r) => return Ok(r.into_inner()),
-            Err(s) => why.push(format!("{addr}: {}", status_text(&s))),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+                ) =>
+            {
+                why.push(format!("{addr}: {}", status_text(&s)));
+            }
+            Err(s) => anyhow::bail!("{addr}: {}", status_text(&s)),
         }
     }
     anyhow::bail!(
         "no node of the cluster answers (addresses from {from}): {}",
         why.join("; ")
     )
+}
+
+/// Asks the first node that answers for the member list.
+async fn nodes_reply(target: &Target) -> anyhow::Result<NodesReply> {
+    first(target, |mut c| async move {
+        let mut req = tonic::Request::new(NodesRequest {});
+        req.set_timeout(Duration::from_secs(5));
+        c.nodes(req).await
+    })
+    .await
 }
 
 /// A gRPC failure in words: tonic's transport errors hide the cause in their source chain.
@@ -149,4 +184,345 @@ pub async fn nodes(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster name a client announces: `hazelcast-client.yaml`'s, else `seatunnel`.
+fn cluster_name() -> String {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(home) = std::env::var_os("STRAIT_HOME").filter(|v| !v.is_empty()) {
+        dirs.push(PathBuf::from(home).join("conf"));
+    }
+    dirs.push(PathBuf::from("conf"));
+    dirs.iter()
+        .map(|d| d.join("hazelcast-client.yaml"))
+        .filter(|f| f.is_file())
+        .find_map(|f| st_conf::ClientConfig::load(&f).ok()?.cluster_name)
+        .unwrap_or_else(|| "seatunnel".into())
+}
+
+/// What `st submit` sends.
+pub struct Submit<'a> {
+    pub path: &'a std::path::Path,
+    pub vars: &'a HashMap<String, String>,
+    pub job_id: Option<u64>,
+    pub job_name: Option<&'a str>,
+    pub asynchronous: bool,
+}
+
+/// `st submit`: sends the job config to the cluster and, unless `--async`, follows the job to
+/// its end (Ctrl-C cancels it, as SeaTunnel's client does).
+pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> {
+    let file = s.path.display().to_string();
+    let text = match std::fs::read_to_string(s.path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{file}: cannot read the job config: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let config = st_job::substitute(&text, s.vars, &|k| std::env::var(k).ok());
+    let cluster_name = target.cluster_name();
+    let request = st_proto::SubmitRequest {
+        cluster_name: cluster_name.clone(),
+        file: file.clone(),
+        config,
+        job_id: s.job_id.unwrap_or(0),
+        job_name: s.job_name.unwrap_or_default().to_string(),
+    };
+    let reply = match first(target, |mut c| {
+        let mut req = tonic::Request::new(request.clone());
+        req.set_timeout(Duration::from_secs(180));
+        async move { c.submit(req).await }
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if !reply.error.is_empty() {
+        if reply.config_error {
+            eprint!("{}", reply.error);
+            if !reply.error.ends_with('\n') {
+                eprintln!();
+            }
+            return Ok(ExitCode::from(2));
+        }
+        eprintln!("error: {}", reply.error);
+        return Ok(ExitCode::from(1));
+    }
+    for w in &reply.warnings {
+        eprintln!("warning: {w}");
+    }
+    let id = reply.job_id;
+    eprintln!(
+        "Submit job finished, job id: {id}, job name: {}",
+        reply.job_name
+    );
+    if s.asynchronous {
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cancelled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let cancelled = cancelled.clone();
+        let target = Target {
+            address: addresses(target)?.0,
+            cluster: Some(cluster_name.clone()),
+        };
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Interrupted: cancelling job {id}");
+                cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                if let Err(e) = cancel_ids(&target, &cluster_name, &[id]).await {
+                    eprintln!("error: {e:#}");
+                }
+            }
+        });
+    }
+    let mut last = String::new();
+    loop {
+        match job_record(target, id).await {
+            Ok(Some(r)) => {
+                let status = r["status"].as_str().unwrap_or_default().to_string();
+                if status != last {
+                    eprintln!("Job {id}: {status}");
+                    last.clone_from(&status);
+                }
+                if matches!(
+                    status.as_str(),
+                    "FINISHED" | "SAVEPOINT_DONE" | "FAILED" | "CANCELED"
+                ) {
+                    eprintln!("Job ({id}) end with state {status}");
+                    if let Some(e) = r["error"].as_str() {
+                        eprintln!("error: {e}");
+                    }
+                    let ok = matches!(status.as_str(), "FINISHED" | "SAVEPOINT_DONE");
+                    if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(ExitCode::from(130));
+                    }
+                    return Ok(if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    });
+                }
+            }
+            Ok(None) => {
+                eprintln!("error: job {id} is no longer known to the cluster");
+                return Ok(ExitCode::from(1));
+            }
+            // A node that went away: the next poll asks the others.
+            Err(e) => tracing::debug!("polling job {id}: {e:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The job's record as the map holds it (JSON), or `None` when no node knows it.
+async fn job_record(target: &Target, id: u64) -> anyhow::Result<Option<serde_json::Value>> {
+    let reply = first(target, |mut c| async move {
+        let mut req = tonic::Request::new(st_proto::JobRequest { job_id: id });
+        req.set_timeout(Duration::from_secs(5));
+        c.job(req).await
+    })
+    .await?;
+    if !reply.found {
+        return Ok(None);
+    }
+    Ok(Some(
+        serde_json::from_slice(&reply.record).context("the job's record")?,
+    ))
+}
+
+/// `yyyy-MM-dd HH:mm:ss.fff` (UTC) of milliseconds since the epoch, as SeaTunnel's list shows
+/// times (trailing zeros of the fraction dropped, at least one digit).
+fn timestamp(ms: u64) -> String {
+    let text =
+        st_core::format_timestamp(i64::try_from(ms).unwrap_or(i64::MAX).saturating_mul(1000));
+    let text = text.replacen('T', " ", 1);
+    match text.split_once('.') {
+        Some((whole, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            format!("{whole}.{}", if frac.is_empty() { "0" } else { frac })
+        }
+        None => format!("{text}.0"),
+    }
+}
+
+/// `st list`: SeaTunnel's `-l` table, newest first (or JSON).
+pub async fn list(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = match first(target, |mut c| async move {
+        let mut req = tonic::Request::new(st_proto::JobsRequest {});
+        req.set_timeout(Duration::from_secs(5));
+        c.jobs(req).await
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = reply
+            .jobs
+            .iter()
+            .map(|j| {
+                serde_json::json!({
+                    "jobId": j.job_id,
+                    "jobName": j.job_name,
+                    "jobStatus": j.status,
+                    "submitTime": j.submit_ms,
+                    "finishTime": (j.finish_ms > 0).then_some(j.finish_ms),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 5]> = reply
+        .jobs
+        .iter()
+        .map(|j| {
+            [
+                j.job_id.to_string(),
+                j.job_name.clone(),
+                j.status.clone(),
+                timestamp(j.submit_ms),
+                if j.finish_ms > 0 {
+                    timestamp(j.finish_ms)
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    let headers = [
+        "Job ID",
+        "Job Name",
+        "Job Status",
+        "Submit Time",
+        "Finished Time",
+    ];
+    let mins = [6, 8, 10, 23, 23];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            if i >= 3 {
+                23
+            } else {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(mins[i])
+            }
+        })
+        .collect();
+    let line = |cells: [&str; 5]| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}  "))
+            .collect()
+    };
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    println!("{}", line(headers));
+    println!(
+        "{}",
+        line([&dashes[0], &dashes[1], &dashes[2], &dashes[3], &dashes[4]])
+    );
+    for r in &rows {
+        println!("{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `st status ID`: one line of JSON in the shape of SeaTunnel's `-j`.
+pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
+    let record = match job_record(target, id).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let Some(r) = record else {
+        println!(
+            "{}",
+            serde_json::json!({ "err": format!("jobId : {id} not found") })
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let pipelines = r["pipelines"]
+        .as_object()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.iter()
+                .map(|(pid, status)| {
+                    (
+                        format!("PipelineLocation(jobId={id}, pipelineId={pid})"),
+                        serde_json::json!({ "pipelineStatus": status }),
+                    )
+                })
+                .collect::<serde_json::Map<_, _>>()
+        });
+    let history: Vec<serde_json::Value> = r["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|e| serde_json::json!({ "status": e[0], "time": e[1] }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let doc = serde_json::json!({
+        "jobId": id,
+        "jobName": r["plan"]["job_name"],
+        "jobStatus": r["status"],
+        "submitTime": r["submitted_ms"],
+        "finishTime": r["finished_ms"],
+        "pipelineStateMapperMap": pipelines,
+        "errorMessage": r["error"],
+        "stateHistory": history,
+    });
+    println!("{doc}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cancel_ids(
+    target: &Target,
+    cluster_name: &str,
+    ids: &[u64],
+) -> anyhow::Result<Vec<String>> {
+    let request = st_proto::CancelRequest {
+        cluster_name: cluster_name.to_string(),
+        job_ids: ids.to_vec(),
+    };
+    let reply = first(target, |mut c| {
+        let mut req = tonic::Request::new(request.clone());
+        req.set_timeout(Duration::from_secs(30));
+        async move { c.cancel(req).await }
+    })
+    .await?;
+    Ok(reply.errors)
+}
+
+/// `st cancel ID...`: asks the master to cancel each job; exits 1 naming any it could not.
+pub async fn cancel(target: &Target, ids: &[u64]) -> anyhow::Result<ExitCode> {
+    match cancel_ids(target, &target.cluster_name(), ids).await {
+        Ok(errors) if errors.is_empty() => Ok(ExitCode::SUCCESS),
+        Ok(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! `st`: Strait's command line. `st run job.conf` runs a job in local mode (an embedded engine
 //! in this process, exit when the job ends); `st check` validates a job; `st plugin list` and
-//! `st plugin inspect` describe plugins; `st nodes` lists a running cluster's members.
+//! `st plugin inspect` describe plugins; `st submit`, `list`, `status`, `cancel` and `nodes`
+//! drive a running cluster (`st-node`).
 //!
 //! Exit codes: 0 success, 1 the job failed, 2 the job config or the command line is wrong.
 
@@ -46,8 +47,9 @@ struct Cli {
     command: Cmd,
 }
 
+/// A job file and its variables, as `st run`, `st check` and `st submit` take them.
 #[derive(Debug, clap::Args)]
-struct JobArgs {
+struct JobFile {
     /// The job config (HOCON or JSON), as SeaTunnel writes it.
     #[arg(value_name = "JOB", required_unless_present = "config")]
     job: Option<PathBuf>,
@@ -62,19 +64,9 @@ struct JobArgs {
     /// Fill `${key}` in the job config; repeatable (SeaTunnel's `-i`).
     #[arg(short = 'i', long = "variable", value_name = "KEY=VALUE")]
     variables: Vec<String>,
-    /// Continue job JOB_ID from its latest savepoint or checkpoint (SeaTunnel's `-r`).
-    #[arg(short = 'r', long = "resume", value_name = "JOB_ID")]
-    resume: Option<JobId>,
-    /// Run the job under this id (a positive decimal number) instead of a new one, as
-    /// SeaTunnel's `--set-job-id`.
-    #[arg(long = "set-job-id", value_name = "JOB_ID", conflicts_with = "resume")]
-    set_job_id: Option<JobId>,
-    /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
-    #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
-    master: Option<String>,
 }
 
-impl JobArgs {
+impl JobFile {
     fn path(&self) -> PathBuf {
         self.job
             .clone()
@@ -95,6 +87,39 @@ impl JobArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct JobArgs {
+    #[command(flatten)]
+    file: JobFile,
+    /// Continue job JOB_ID from its latest savepoint or checkpoint (SeaTunnel's `-r`).
+    #[arg(short = 'r', long = "resume", value_name = "JOB_ID")]
+    resume: Option<JobId>,
+    /// Run the job under this id (a positive decimal number) instead of a new one, as
+    /// SeaTunnel's `--set-job-id`.
+    #[arg(long = "set-job-id", value_name = "JOB_ID", conflicts_with = "resume")]
+    set_job_id: Option<JobId>,
+    /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
+    #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
+    master: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SubmitArgs {
+    #[command(flatten)]
+    file: JobFile,
+    /// The job's name (SeaTunnel's `-n`; default `env.job.name`).
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    name: Option<String>,
+    /// Run the job under this id instead of a new one.
+    #[arg(long = "set-job-id", value_name = "JOB_ID")]
+    set_job_id: Option<JobId>,
+    /// Return once the cluster has accepted the job, printing its id.
+    #[arg(long = "async")]
+    asynchronous: bool,
+    #[command(flatten)]
+    target: cluster::Target,
+}
+
+#[derive(Debug, clap::Args)]
 struct CheckArgs {
     #[command(flatten)]
     job: JobArgs,
@@ -112,6 +137,30 @@ enum Cmd {
     /// List and describe plugins.
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// Submit a job to a cluster and follow it to its end (`--async`: return at once).
+    Submit(SubmitArgs),
+    /// List the cluster's jobs, newest first (SeaTunnel's `-l`).
+    List {
+        #[command(flatten)]
+        target: cluster::Target,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One job's state, pipelines and error as one line of JSON (SeaTunnel's `-j`).
+    Status {
+        #[arg(value_name = "JOB_ID")]
+        job_id: JobId,
+        #[command(flatten)]
+        target: cluster::Target,
+    },
+    /// Cancel jobs on the cluster (SeaTunnel's `-can`).
+    Cancel {
+        #[arg(value_name = "JOB_ID", required = true)]
+        job_ids: Vec<JobId>,
+        #[command(flatten)]
+        target: cluster::Target,
+    },
     /// List the cluster's nodes: address, role, alive, master, slots in use.
     Nodes {
         #[command(flatten)]
@@ -201,6 +250,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(args) => run_job(conf, &args, None).await,
         Cmd::Check(args) => run_job(conf, &args.job, Some(args.strict)).await,
         Cmd::Nodes { target, json } => cluster::nodes(&target, json).await,
+        Cmd::Submit(a) => {
+            let path = a.file.path();
+            let vars = a.file.vars()?;
+            let submit = cluster::Submit {
+                path: &path,
+                vars: &vars,
+                job_id: a.set_job_id.map(JobId::get),
+                job_name: a.name.as_deref(),
+                asynchronous: a.asynchronous,
+            };
+            cluster::submit(&a.target, submit).await
+        }
+        Cmd::List { target, json } => cluster::list(&target, json).await,
+        Cmd::Status { job_id, target } => cluster::status(&target, job_id.get()).await,
+        Cmd::Cancel { job_ids, target } => {
+            let ids: Vec<u64> = job_ids.iter().map(|j| j.get()).collect();
+            cluster::cancel(&target, &ids).await
+        }
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime(conf)?;
             println!("{:<16} {:<10} {:<8} SOURCE", "NAME", "KIND", "VERSION");
@@ -331,8 +398,8 @@ async fn run_job(
     check: Option<bool>,
 ) -> anyhow::Result<ExitCode> {
     let check_only = check.is_some();
-    let path = args.path();
-    let vars = args.vars()?;
+    let path = args.file.path();
+    let vars = args.file.vars()?;
     let (job, problems) = match st_job::load_file_with_problems(&path, &vars) {
         Ok(loaded) => loaded,
         Err(errors) => {

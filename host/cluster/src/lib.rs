@@ -2,6 +2,7 @@
 //! other from the member list, elect a master with Raft (openraft, its log on redb) and keep the
 //! job-state map replicated; every RPC between nodes, and from clients, is gRPC (tonic).
 
+pub mod jobs;
 pub mod map;
 pub mod network;
 pub mod node;

@@ -1,12 +1,13 @@
 //! The replicated job-state map (SeaTunnel's IMap): data, commands as data and a pure
 //! [`JobStateMap::apply`]. Every change to it is one Raft log entry; hot metrics never are.
 //!
-//! This first part holds the cluster's members and the master's epoch; jobs, pipelines,
-//! checkpoint pointers and slots join it with the scheduler.
+//! It holds the cluster's members, the master's epoch and every job: its plan, its state and
+//! state history, its pipelines' states; finished jobs stay until `history-job-expire-minutes`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use st_plan::{JobId, JobPlan, JobStatus, PipelineStatus};
 
 /// What a node does: SeaTunnel's `master_and_worker`, `master`, `worker`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,13 +71,54 @@ pub struct MasterEpoch {
     pub node: u64,
 }
 
+/// A job as the cluster keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub plan: JobPlan,
+    /// The config file's name as the client gave it (shown in errors).
+    pub file: String,
+    pub status: JobStatus,
+    /// Every state it entered, with its time (ms since the epoch), oldest first.
+    pub history: Vec<(JobStatus, u64)>,
+    pub pipelines: BTreeMap<u32, PipelineStatus>,
+    pub submitted_ms: u64,
+    pub finished_ms: Option<u64>,
+    /// Why it failed (or was cancelled), once it has.
+    pub error: Option<String>,
+    /// The node whose job master runs it.
+    pub master: u64,
+}
+
+impl JobRecord {
+    pub fn id(&self) -> JobId {
+        self.plan.job_id
+    }
+}
+
 /// A change to the map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// A node (re)registers; the newer incarnation wins, an older one is ignored.
     RegisterNode(NodeRecord),
     /// A new master fences off older ones: applied only when its term is newer.
     MasterEpoch(MasterEpoch),
+    /// A new job; refused when its id is taken.
+    SubmitJob(Box<JobRecord>),
+    /// A job entered `status`; once it has ended, nothing changes it.
+    JobStatus {
+        job: JobId,
+        status: JobStatus,
+        at_ms: u64,
+        error: Option<String>,
+    },
+    /// A pipeline of a running job entered `status`.
+    PipelineStatus {
+        job: JobId,
+        pipeline: u32,
+        status: PipelineStatus,
+    },
+    /// Forgets the jobs that ended before `before_ms` (`history-job-expire-minutes`).
+    ExpireJobs { before_ms: u64 },
 }
 
 /// What applying a command did.
@@ -86,12 +128,16 @@ pub enum Applied {
     /// Nothing changed: the command was older than what the map holds (an idempotent retry
     /// of a write whose first answer was lost lands here too).
     Stale,
+    /// Refused, and why (a job id that is taken).
+    Rejected(String),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobStateMap {
     pub nodes: BTreeMap<u64, NodeRecord>,
     pub master: Option<MasterEpoch>,
+    #[serde(default)]
+    pub jobs: BTreeMap<JobId, JobRecord>,
 }
 
 impl JobStateMap {
@@ -111,6 +157,70 @@ impl JobStateMap {
                     Applied::Done
                 }
             },
+            Command::SubmitJob(job) => {
+                let id = job.id();
+                if self.jobs.contains_key(&id) {
+                    return Applied::Rejected(format!(
+                        "job id {id} is taken: a job with this id was submitted already"
+                    ));
+                }
+                self.jobs.insert(id, *job);
+                Applied::Done
+            }
+            Command::JobStatus {
+                job,
+                status,
+                at_ms,
+                error,
+            } => {
+                let Some(r) = self.jobs.get_mut(&job) else {
+                    return Applied::Stale;
+                };
+                if r.status.is_end() {
+                    // The end's reason may follow the end itself (it is known last).
+                    if r.status == status && r.error.is_none() && error.is_some() {
+                        r.error = error;
+                        return Applied::Done;
+                    }
+                    return Applied::Stale;
+                }
+                if r.status == status && error.is_none() {
+                    return Applied::Stale;
+                }
+                if r.status != status {
+                    r.status = status;
+                    r.history.push((status, at_ms));
+                }
+                if error.is_some() {
+                    r.error = error;
+                }
+                if status.is_end() {
+                    r.finished_ms = Some(at_ms);
+                }
+                Applied::Done
+            }
+            Command::PipelineStatus {
+                job,
+                pipeline,
+                status,
+            } => match self.jobs.get_mut(&job) {
+                Some(r) if !r.status.is_end() && r.pipelines.get(&pipeline) != Some(&status) => {
+                    r.pipelines.insert(pipeline, status);
+                    Applied::Done
+                }
+                _ => Applied::Stale,
+            },
+            Command::ExpireJobs { before_ms } => {
+                let before = self.jobs.len();
+                self.jobs.retain(|_, r| {
+                    !r.status.is_end() || r.finished_ms.is_none_or(|f| f >= before_ms)
+                });
+                if self.jobs.len() == before {
+                    Applied::Stale
+                } else {
+                    Applied::Done
+                }
+            }
         }
     }
 }
@@ -143,5 +253,77 @@ mod tests {
         assert_eq!(m.apply(e(3)), Applied::Stale);
         assert_eq!(m.apply(e(2)), Applied::Stale);
         assert_eq!(m.master.unwrap().term, 3);
+    }
+
+    fn job(id: u64) -> JobRecord {
+        JobRecord {
+            plan: JobPlan {
+                job_id: JobId::from(id),
+                job_name: "j".into(),
+                bounded: true,
+                vertices: Vec::new(),
+                pipelines: Vec::new(),
+                rows_per_second: None,
+                bytes_per_second: None,
+                checkpoint_interval_ms: None,
+                checkpoint_timeout_ms: 60_000,
+                retry_times: 3,
+                retry_interval_ms: 3000,
+                warnings: Vec::new(),
+            },
+            file: "j.conf".into(),
+            status: JobStatus::Created,
+            history: vec![(JobStatus::Created, 1)],
+            pipelines: BTreeMap::new(),
+            submitted_ms: 1,
+            finished_ms: None,
+            error: None,
+            master: 1,
+        }
+    }
+
+    #[test]
+    fn a_job_id_is_taken_once_and_an_ended_job_keeps_its_end_until_it_expires() {
+        let mut m = JobStateMap::default();
+        assert_eq!(m.apply(Command::SubmitJob(Box::new(job(7)))), Applied::Done);
+        assert!(
+            matches!(m.apply(Command::SubmitJob(Box::new(job(7)))), Applied::Rejected(r) if r.contains("job id 7 is taken"))
+        );
+        let st = |status, at_ms, error: Option<&str>| Command::JobStatus {
+            job: JobId::from(7),
+            status,
+            at_ms,
+            error: error.map(String::from),
+        };
+        assert_eq!(m.apply(st(JobStatus::Running, 2, None)), Applied::Done);
+        assert_eq!(m.apply(st(JobStatus::Running, 3, None)), Applied::Stale);
+        assert_eq!(m.apply(st(JobStatus::Failed, 4, None)), Applied::Done);
+        assert_eq!(
+            m.apply(st(JobStatus::Failed, 4, Some("boom"))),
+            Applied::Done
+        );
+        assert_eq!(
+            m.apply(st(JobStatus::Failed, 4, Some("other"))),
+            Applied::Stale
+        );
+        // A late message of a state it left, or a second end, changes nothing.
+        assert_eq!(m.apply(st(JobStatus::Running, 5, None)), Applied::Stale);
+        assert_eq!(m.apply(st(JobStatus::Finished, 6, None)), Applied::Stale);
+        let r = &m.jobs[&JobId::from(7)];
+        assert_eq!(r.status, JobStatus::Failed);
+        assert_eq!(r.error.as_deref(), Some("boom"));
+        assert_eq!(r.finished_ms, Some(4));
+        let states: Vec<_> = r.history.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            states,
+            [JobStatus::Created, JobStatus::Running, JobStatus::Failed]
+        );
+        assert_eq!(m.apply(Command::SubmitJob(Box::new(job(8)))), Applied::Done);
+        assert_eq!(
+            m.apply(Command::ExpireJobs { before_ms: 4 }),
+            Applied::Stale
+        );
+        assert_eq!(m.apply(Command::ExpireJobs { before_ms: 5 }), Applied::Done);
+        assert_eq!(m.jobs.keys().copied().collect::<Vec<_>>(), [JobId::from(8)]);
     }
 }

@@ -11,6 +11,7 @@ use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use st_conf::NetworkConfig;
 use tokio::sync::watch;
 
+use crate::jobs::JobHost;
 use crate::map::{Command, MasterEpoch, NodeRecord, Role};
 use crate::network::{MAX_MESSAGE, Network};
 use crate::proto;
@@ -19,7 +20,7 @@ use crate::store;
 use crate::types::Raft;
 
 /// What a node is started with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NodeOptions {
     pub network: NetworkConfig,
     pub role: Role,
@@ -27,6 +28,10 @@ pub struct NodeOptions {
     pub data_dir: PathBuf,
     /// `slot-service.slot-num` when slots are static.
     pub slots: Option<u32>,
+    /// What plans and runs jobs on this node.
+    pub jobs: Option<Arc<dyn JobHost>>,
+    /// `history-job-expire-minutes`: how long ended jobs stay in the map.
+    pub history_expire: Duration,
 }
 
 /// A running node.
@@ -169,7 +174,10 @@ impl ClusterNode {
             identity: identity.clone(),
             raft: raft.clone(),
             sm,
+            jobs: opts.jobs.clone(),
+            running: Default::default(),
         };
+        service.expire_history(opts.history_expire);
         let (stop, mut stopped) = watch::channel(false);
         let svc = proto::cluster_server::ClusterServer::new(service.clone())
             .max_decoding_message_size(MAX_MESSAGE)

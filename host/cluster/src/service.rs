@@ -9,6 +9,7 @@ use std::time::Duration;
 use openraft::error::{ClientWriteError, RaftError};
 use tonic::{Request, Response, Status};
 
+use crate::jobs::{JobHost, PlanError, Running, Submission};
 use crate::map::{Applied, Command};
 use crate::proto::{self, RaftKind};
 use crate::store::StateMachine;
@@ -17,6 +18,8 @@ use crate::types::Raft;
 /// How long a map write may wait for its commit; after that its outcome is unknown (it may
 /// still commit), which the caller is told.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+const NO_MASTER: &str = "there is no master at the moment (an election is running, or too few master-eligible nodes are alive)";
 
 /// What this node knows of itself and its peers.
 #[derive(Debug, Clone)]
@@ -34,6 +37,9 @@ pub struct Service {
     pub identity: Arc<Identity>,
     pub raft: Raft,
     pub sm: StateMachine,
+    /// What plans and runs jobs here (none: this node runs no job master).
+    pub jobs: Option<Arc<dyn JobHost>>,
+    pub(crate) running: Running,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -45,6 +51,28 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Status> {
 }
 
 impl Service {
+    /// Whether this node is the master now.
+    pub fn is_master(&self) -> bool {
+        self.raft.metrics().borrow().current_leader == Some(self.identity.id)
+    }
+
+    /// The master's address, when there is one and it is not this node.
+    fn master_address(&self) -> Result<Option<String>, Status> {
+        match self.raft.metrics().borrow().current_leader {
+            Some(l) if l == self.identity.id => Ok(None),
+            Some(l) => Ok(self.identity.members.get(&l).cloned()),
+            None => Err(Status::unavailable(NO_MASTER)),
+        }
+    }
+
+    /// A client for the master at `addr`.
+    fn master_client(
+        &self,
+        addr: &str,
+    ) -> Result<proto::cluster_client::ClusterClient<tonic::transport::Channel>, Status> {
+        crate::network::client(addr, Duration::from_secs(1)).map_err(Status::internal)
+    }
+
     fn check_cluster(&self, theirs: &str, who: &str) -> Result<(), String> {
         if theirs == self.identity.cluster_name {
             return Ok(());
@@ -68,7 +96,7 @@ impl Service {
             Ok(Ok(r)) => Ok(r.data),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 let Some(leader) = f.leader_node else {
-                    return Err("there is no master at the moment (an election is running, or too few master-eligible nodes are alive)".into());
+                    return Err(NO_MASTER.into());
                 };
                 let mut c = crate::network::client(&leader.addr, Duration::from_secs(1))?;
                 let mut req = Request::new(proto::WriteRequest {
@@ -188,6 +216,123 @@ impl proto::cluster_server::Cluster for Service {
                 error,
             },
         }))
+    }
+
+    async fn submit(
+        &self,
+        request: Request<proto::SubmitRequest>,
+    ) -> Result<Response<proto::SubmitReply>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_name, "a submit")
+            .map_err(Status::permission_denied)?;
+        if let Some(master) = self.master_address()? {
+            let mut req = Request::new(r);
+            req.set_timeout(Duration::from_secs(120));
+            return self.master_client(&master)?.submit(req).await;
+        }
+        let submission = Submission {
+            file: r.file,
+            config: r.config,
+            job_id: (r.job_id != 0).then(|| st_plan::JobId::from(r.job_id)),
+            job_name: (!r.job_name.is_empty()).then_some(r.job_name),
+        };
+        Ok(Response::new(match self.submit_here(submission).await {
+            Ok((id, name, warnings)) => proto::SubmitReply {
+                job_id: id.get(),
+                job_name: name,
+                error: String::new(),
+                config_error: false,
+                warnings,
+            },
+            Err(e) => {
+                let (error, config_error) = match e {
+                    PlanError::Config(e) => (e, true),
+                    PlanError::Other(e) => (e, false),
+                };
+                proto::SubmitReply {
+                    job_id: r.job_id,
+                    job_name: String::new(),
+                    error,
+                    config_error,
+                    warnings: Vec::new(),
+                }
+            }
+        }))
+    }
+
+    async fn jobs(
+        &self,
+        _request: Request<proto::JobsRequest>,
+    ) -> Result<Response<proto::JobsReply>, Status> {
+        let map = self.sm.map();
+        let mut jobs: Vec<proto::JobSummary> = map
+            .jobs
+            .values()
+            .map(|r| proto::JobSummary {
+                job_id: r.id().get(),
+                job_name: r.plan.job_name.clone(),
+                status: r.status.as_str().to_string(),
+                submit_ms: r.submitted_ms,
+                finish_ms: r.finished_ms.unwrap_or(0),
+            })
+            .collect();
+        jobs.sort_by(|a, b| b.submit_ms.cmp(&a.submit_ms).then(b.job_id.cmp(&a.job_id)));
+        Ok(Response::new(proto::JobsReply { jobs }))
+    }
+
+    async fn job(
+        &self,
+        request: Request<proto::JobRequest>,
+    ) -> Result<Response<proto::JobReply>, Status> {
+        let r = request.into_inner();
+        let id = st_plan::JobId::from(r.job_id);
+        let map = self.sm.map();
+        // A job just submitted through the master may not have reached this copy yet.
+        if !map.jobs.contains_key(&id)
+            && let Ok(Some(master)) = self.master_address()
+        {
+            let mut req = Request::new(r);
+            req.set_timeout(Duration::from_secs(5));
+            return self.master_client(&master)?.job(req).await;
+        }
+        Ok(Response::new(match map.jobs.get(&id) {
+            Some(r) => proto::JobReply {
+                found: true,
+                record: json(r),
+                master_address: self
+                    .identity
+                    .members
+                    .get(&r.master)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            None => proto::JobReply {
+                found: false,
+                record: Vec::new(),
+                master_address: String::new(),
+            },
+        }))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<proto::CancelRequest>,
+    ) -> Result<Response<proto::CancelReply>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_name, "a cancel")
+            .map_err(Status::permission_denied)?;
+        if let Some(master) = self.master_address()? {
+            let mut req = Request::new(r);
+            req.set_timeout(Duration::from_secs(30));
+            return self.master_client(&master)?.cancel(req).await;
+        }
+        let mut errors = Vec::new();
+        for id in r.job_ids {
+            if let Err(e) = self.cancel_here(st_plan::JobId::from(id)).await {
+                errors.push(e);
+            }
+        }
+        Ok(Response::new(proto::CancelReply { errors }))
     }
 
     async fn nodes(

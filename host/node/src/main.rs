@@ -10,6 +10,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use st_cluster::map::Role;
 use st_cluster::node::{ClusterNode, NodeOptions};
+use std::sync::Arc;
+
+mod jobs;
 
 #[derive(Debug, Parser)]
 #[command(name = "st-node", version, about = "A member of a Strait cluster")]
@@ -119,15 +122,23 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         engine.source,
         network.source
     );
+    let history_minutes = engine.history_job_expire_minutes;
     let slots = match engine.slot_service.dynamic_slot {
         Some(false) => Some(engine.slot_service.slot_num.unwrap_or(2)),
         _ => None,
     };
+    let builtins = st_builtin::BUILTINS
+        .iter()
+        .map(|b| (b.name, b.kind, b.wasm));
+    let engine = st_engine::Engine::from_config(&engine, &network.cluster_name, builtins)
+        .map_err(|e| e.to_string())?;
     let node = ClusterNode::start(NodeOptions {
         network,
         role: args.role,
         data_dir: home.join("data"),
         slots,
+        jobs: Some(Arc::new(jobs::EngineHost { engine })),
+        history_expire: std::time::Duration::from_secs(history_minutes.saturating_mul(60)),
     })
     .await?;
     wait_for_signal().await;

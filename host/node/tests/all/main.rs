@@ -1,6 +1,7 @@
 //! `st-node` as an operator runs it: real processes on free loopback ports, each with its own
 //! `STRAIT_HOME` in a temp dir, killed with SIGKILL; `st nodes` is the oracle.
 
+mod jobs;
 mod membership;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +131,15 @@ impl Cluster {
             .map(|(i, &port)| {
                 let home = dir.path().join(format!("node{}", i + 1));
                 write_hazelcast(&home, name, &members, port);
+                // One checkpoint store for the whole cluster, inside the test's directory.
+                std::fs::write(
+                    home.join("conf/st.yaml"),
+                    format!(
+                        "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        type: localfile\n        plugin-config:\n          namespace: {}\n",
+                        dir.path().join("checkpoints").display()
+                    ),
+                )
+                .expect("write st.yaml");
                 Node {
                     home,
                     port,

@@ -1,0 +1,369 @@
+//! Jobs on a cluster: submitted through any node, run by the master's job master, their
+//! state kept in the replicated map (and on disk), listed, followed and cancelled with `st`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::*;
+
+const FORM: Duration = Duration::from_secs(20);
+
+/// A formed cluster of `n` hybrid nodes, and the address of one that is not the master.
+fn formed(n: usize) -> (Cluster, String) {
+    let mut c = Cluster::new(n, "strait-test");
+    c.start_all();
+    let v = wait_nodes(&c, &c.nodes[0].address(), FORM, "the cluster forms", |v| {
+        let (alive, master) = alive_and_master(v);
+        alive == n
+            && master.is_some()
+            && members(v).iter().all(|m| m["role"] == "master_and_worker")
+    });
+    let master = alive_and_master(&v).1.unwrap();
+    let other = c
+        .nodes
+        .iter()
+        .map(Node::address)
+        .find(|a| *a != master)
+        .unwrap_or(master);
+    (c, other)
+}
+
+/// `st` with the cluster's name and `address`.
+fn st_at(address: &str, args: &[&str]) -> std::process::Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--address", address, "--cluster", "strait-test"]);
+    st(&all)
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// FakeSource (`rows` per reader, `parallelism` readers) → LocalFile csv in `out`.
+fn file_job(
+    dir: &Path,
+    out: &Path,
+    mode: &str,
+    rows: u64,
+    parallelism: u32,
+    interval_ms: u64,
+) -> String {
+    std::fs::create_dir_all(out).unwrap();
+    let job = dir.join(format!("{mode}-{rows}.conf"));
+    std::fs::write(
+        &job,
+        format!(
+            r#"env {{
+  job.mode = "{mode}"
+  job.name = "fake_to_file"
+  parallelism = {parallelism}
+  checkpoint.interval = 1000
+}}
+source {{
+  FakeSource {{
+    row.num = {rows}
+    split.num = 5
+    split.read-interval = {interval_ms}
+    schema = {{ fields {{ id = bigint, name = string }} }}
+  }}
+}}
+sink {{
+  LocalFile {{
+    path = "{o}"
+    file_format_type = csv
+  }}
+}}
+"#,
+            o = out.display()
+        ),
+    )
+    .unwrap();
+    job.display().to_string()
+}
+
+/// Rows in the committed csv files of `dir` (temporary files excluded).
+fn committed_rows(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap().lines().count())
+        .sum()
+}
+
+fn status_json(address: &str, id: &str) -> serde_json::Value {
+    let out = st_at(address, &["status", id]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "st status {id}: {stdout}{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "one line of JSON: {stdout}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn wait_status(c: &Cluster, address: &str, id: &str, want: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = status_json(address, id);
+        if v["jobStatus"] == want {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {id} not {want}: {v}\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_batch_job_submitted_through_any_node_commits_every_row_once_and_every_node_knows_it_finished()
+{
+    let (c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 400, 2, 1);
+    let out = st_at(&other, &["submit", &job, "-n", "nightly_copy"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}\n{}", c.logs());
+    assert!(stderr.contains("job name: nightly_copy"), "{stderr}");
+    assert!(stderr.contains("end with state FINISHED"), "{stderr}");
+    let id = stderr
+        .split("job id: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        committed_rows(&out_dir),
+        400 * 2,
+        "row.num × parallelism, each once"
+    );
+
+    // Every node's copy of the map has the job and its history.
+    for n in &c.nodes {
+        // (A follower's copy may lag the master's by a moment.)
+        let v = wait_status(&c, &n.address(), &id, "FINISHED");
+        assert_eq!(v["jobName"], "nightly_copy");
+        assert_eq!(v["jobId"].to_string(), id);
+        assert!(v["finishTime"].as_u64().unwrap() >= v["submitTime"].as_u64().unwrap());
+        assert_eq!(v["errorMessage"], serde_json::Value::Null);
+        let states: Vec<&str> = v["stateHistory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(states.first(), Some(&"CREATED"), "{v}");
+        assert!(states.contains(&"RUNNING"), "{v}");
+        assert_eq!(states.last(), Some(&"FINISHED"), "{v}");
+        let pipelines = v["pipelineStateMapperMap"].as_object().unwrap();
+        assert_eq!(pipelines.len(), 1, "{v}");
+        assert!(
+            pipelines
+                .values()
+                .all(|p| p["pipelineStatus"] == "FINISHED"),
+            "{v}"
+        );
+    }
+
+    // SeaTunnel's `-l` table: header, rule, one row per job.
+    let out = st_at(&other, &["list"]);
+    let (stdout, _) = text(&out);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("Job ID"), "{stdout}");
+    assert!(
+        lines[0].contains("Job Name") && lines[0].contains("Finished Time"),
+        "{stdout}"
+    );
+    assert!(lines[1].starts_with("------"), "{stdout}");
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with(&id))
+        .expect("the job's row");
+    assert!(
+        row.contains("nightly_copy") && row.contains("FINISHED"),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_streaming_job_runs_until_cancelled_then_stays_canceled() {
+    let (c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "STREAMING", 100_000, 1, 500);
+    let out = st_at(&other, &["submit", &job, "--async"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    let id = stdout.trim().to_string();
+    assert!(
+        id.parse::<u64>().is_ok(),
+        "--async prints the job id: {stdout}"
+    );
+    wait_status(&c, &other, &id, "RUNNING");
+    let out = st_at(&other, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["jobId"].as_u64().map(|n| n.to_string()).as_deref() == Some(id.as_str()))
+        .expect("listed");
+    assert_eq!(row["jobStatus"], "RUNNING");
+    assert_eq!(row["jobName"], "fake_to_file");
+    assert_eq!(row["finishTime"], serde_json::Value::Null);
+
+    let out = st_at(&other, &["cancel", &id]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let v = wait_status(&c, &other, &id, "CANCELED");
+    let states: Vec<&str> = v["stateHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert!(states.ends_with(&["CANCELING", "CANCELED"]), "{v}");
+    // An ended job is not cancelled twice, and an unknown one is named.
+    let out = st_at(&other, &["cancel", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("has ended already (CANCELED)"),
+        "{}",
+        text(&out).1
+    );
+    let out = st_at(&other, &["cancel", "12345"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("job 12345 not found"));
+    let out = st_at(&other, &["status", "12345"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out).0.trim(), r#"{"err":"jobId : 12345 not found"}"#);
+}
+
+#[test]
+fn bad_submissions_are_refused_with_the_reason_and_nothing_runs() {
+    let (c, other) = formed(3);
+    let dir = c.dir.path();
+    // A config error: the node's planner names the client's file and line; exit 2.
+    let bad = dir.join("bad.conf");
+    std::fs::write(
+        &bad,
+        "env {\n  job.mode = \"BATCH\"\n}\nsource {\n  FakeSource {\n    schema = { fields { id = int } }\n  }\n}\nsink {\n  Consle {}\n}\n",
+    )
+    .unwrap();
+    let out = st_at(&other, &["submit", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains(&format!(
+            "{}:10: sink[0](Consle): unknown plugin `Consle`",
+            bad.display()
+        )),
+        "{}",
+        text(&out).1
+    );
+
+    // A job whose data breaks an Assert rule fails, with the rule in the error; exit 1.
+    let failing = dir.join("assert.conf");
+    std::fs::write(
+        &failing,
+        "source {\n  FakeSource {\n    schema = { fields { id = int } }\n    rows = [ { kind = INSERT, fields = [1] } ]\n  }\n}\nsink {\n  Assert {\n    rules { row_rules = [ { rule_type = MIN_ROW, rule_value = 10 } ] }\n  }\n}\n",
+    )
+    .unwrap();
+    let out = st_at(
+        &other,
+        &["submit", failing.to_str().unwrap(), "--set-job-id", "4242"],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}\n{}", c.logs());
+    assert!(stderr.contains("end with state FAILED"), "{stderr}");
+    let v = status_json(&other, "4242");
+    assert_eq!(v["jobStatus"], "FAILED");
+    assert!(
+        v["errorMessage"].as_str().unwrap().contains("MIN_ROW"),
+        "{v}"
+    );
+
+    // The same id twice is refused, the first job untouched.
+    let out = st_at(
+        &other,
+        &["submit", failing.to_str().unwrap(), "--set-job-id", "4242"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("job id 4242 is taken"),
+        "{}",
+        text(&out).1
+    );
+    assert_eq!(status_json(&other, "4242")["jobStatus"], "FAILED");
+
+    // Another cluster's name is refused by the node, which says whose name it has.
+    let out = st(&[
+        "submit",
+        failing.to_str().unwrap(),
+        "--address",
+        &other,
+        "--cluster",
+        "other",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains("cluster name `other` is not this cluster's `strait-test`"),
+        "{}",
+        text(&out).1
+    );
+
+    // No node answering: every address is named.
+    let dead = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let out = st(&["list", "--address", &dead]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains(&format!(
+            "no node of the cluster answers (addresses from --address): {dead}"
+        )),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn the_job_history_survives_the_masters_death_and_a_restart_of_every_node() {
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 50, 1, 1);
+    let out = st_at(&other, &["submit", &job, "--set-job-id", "777"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+
+    // kill -9 the master: the others still answer for the job.
+    let v = nodes(&other).unwrap();
+    let master = alive_and_master(&v).1.unwrap();
+    let victim = c.nodes.iter().position(|n| n.address() == master).unwrap();
+    c.nodes[victim].kill();
+    let survivor = c.nodes[(victim + 1) % 3].address();
+    wait_nodes(&c, &survivor, FORM, "a new master", |v| {
+        alive_and_master(v).1.is_some_and(|m| m != master)
+    });
+    assert_eq!(status_json(&survivor, "777")["jobStatus"], "FINISHED");
+    // The new master runs new jobs.
+    let second = file_job(c.dir.path(), &c.dir.path().join("out2"), "BATCH", 30, 1, 1);
+    let out = st_at(&survivor, &["submit", &second, "--set-job-id", "778"]);
+    assert!(out.status.success(), "{}\n{}", text(&out).1, c.logs());
+
+    // Every node dies; all come back from their data directories.
+    for n in &mut c.nodes {
+        n.kill();
+    }
+    for n in &mut c.nodes {
+        n.start(&[]);
+    }
+    let first = c.nodes[0].address();
+    wait_nodes(&c, &first, FORM, "the cluster again", |v| {
+        let (alive, m) = alive_and_master(v);
+        alive == 3 && m.is_some()
+    });
+    for id in ["777", "778"] {
+        wait_status(&c, &first, id, "FINISHED");
+    }
+    assert_eq!(committed_rows(&out_dir), 50);
+}
