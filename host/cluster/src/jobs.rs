@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use st_plan::{JobId, JobPlan, JobStatus, PipelineStatus};
+use std::collections::BTreeMap;
+
+use st_plan::{JobId, JobPlan, JobStatus, PipelineStatus, TaskRole};
 use tokio::sync::{mpsc, watch};
 
 use crate::map::{Applied, Command, JobRecord};
@@ -56,17 +58,76 @@ pub struct Ended {
     pub error: Option<String>,
 }
 
+/// A node a task runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub node: u64,
+    pub address: String,
+}
+
+/// Where each task of a job runs, by pipeline and role (the same for every attempt).
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub cluster_name: String,
+    /// The node the job master runs on.
+    pub here: u64,
+    pub tasks: HashMap<(u32, TaskRole), Site>,
+}
+
+impl Placement {
+    /// How many tasks each node runs.
+    pub fn per_node(&self) -> BTreeMap<u64, u32> {
+        let mut n = BTreeMap::new();
+        for site in self.tasks.values() {
+            *n.entry(site.node).or_insert(0) += 1;
+        }
+        n
+    }
+}
+
+/// Every task of `plan`: per pipeline an enumerator per source, a committer per sink and the
+/// fused subtasks, SeaTunnel's 2 + P slots.
+pub fn tasks_of(plan: &JobPlan) -> Vec<(u32, TaskRole)> {
+    let mut all = Vec::new();
+    for p in &plan.pipelines {
+        all.extend(
+            p.sources
+                .iter()
+                .map(|&source| (p.id, TaskRole::Enumerator { source })),
+        );
+        all.extend(
+            p.sinks
+                .iter()
+                .map(|&sink| (p.id, TaskRole::Committer { sink })),
+        );
+        all.extend((0..p.parallelism).map(|index| (p.id, TaskRole::Subtask { index })));
+    }
+    all
+}
+
 /// What plans and runs jobs on a node: its engine.
 #[tonic::async_trait]
 pub trait JobHost: Send + Sync + 'static {
     async fn plan(&self, submission: &Submission, job_id: JobId) -> Result<JobPlan, PlanError>;
-    /// Runs `plan` to its end, sending its state changes to `updates` and heeding `stop`.
+    /// Runs `plan` to its end with its tasks where `placement` puts them, sending its state
+    /// changes to `updates` and heeding `stop`.
     async fn run(
         &self,
         plan: JobPlan,
+        placement: Placement,
         stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
     ) -> Ended;
+    /// Runs one task of `plan` here for a job master elsewhere (`start`: the engine's task
+    /// start, JSON), until it ends; when `commands` closes, the master has let go and the
+    /// task is stopped.
+    async fn run_task(
+        &self,
+        plan: JobPlan,
+        start: Vec<u8>,
+        commands: mpsc::UnboundedReceiver<st_plan::Command>,
+        events: mpsc::UnboundedSender<st_plan::Event>,
+    ) -> Result<(), String>;
 }
 
 /// The jobs this node's master runs.
@@ -191,7 +252,28 @@ impl Service {
                     }
                 })
             };
-            let ended = host.run(plan, stopped, tx).await;
+            let mut stopped = stopped;
+            let ended = match svc.schedule(&plan, &mut stopped, &tx).await {
+                Ok(placement) => {
+                    tracing::info!(
+                        "job {id}: tasks placed on {}",
+                        placement
+                            .per_node()
+                            .iter()
+                            .map(|(n, c)| format!(
+                                "{} ({c})",
+                                svc.identity.members.get(n).map_or("?", String::as_str)
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    host.run(plan, placement, stopped, tx).await
+                }
+                Err(ended) => {
+                    drop(tx);
+                    ended
+                }
+            };
             let _ = writer.await;
             let cmd = Command::JobStatus {
                 job: id,
@@ -209,6 +291,125 @@ impl Service {
             svc.running.0.lock().expect("running jobs").remove(&id);
         });
         Ok((id, name, warnings))
+    }
+
+    /// Places every task of `plan` on a live node that runs tasks and has a free slot, and
+    /// reserves those slots in the map (all or none). Without enough, the job fails with
+    /// SeaTunnel's `NoEnoughResourceException` under `REJECT`, or waits `PENDING` under `WAIT`
+    /// (a cancel ends the wait).
+    async fn schedule(
+        &self,
+        plan: &JobPlan,
+        stop: &mut watch::Receiver<Stop>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<Placement, Ended> {
+        let id = plan.job_id;
+        let tasks = tasks_of(plan);
+        let mut pending = false;
+        loop {
+            if *stop.borrow() == Stop::Cancel {
+                return Err(Ended {
+                    status: JobStatus::Canceled,
+                    error: Some("cancelled while waiting for slots".into()),
+                });
+            }
+            let why = match self.place(plan, &tasks).await {
+                Ok(placement) => {
+                    let on = placement.per_node();
+                    match self.write(Command::ReserveSlots { job: id, on }).await {
+                        Ok(Applied::Done | Applied::Stale) => return Ok(placement),
+                        Ok(Applied::Rejected(why)) => why,
+                        Err(e) => e,
+                    }
+                }
+                Err(why) => why,
+            };
+            if !self.wait_for_slots {
+                return Err(Ended {
+                    status: JobStatus::Failed,
+                    error: Some(format!("NoEnoughResourceException: {why}")),
+                });
+            }
+            if !pending {
+                pending = true;
+                tracing::info!("job {id} waits for slots: {why}");
+                let _ = updates.send(Update::Job(JobStatus::Pending));
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), stop.changed()).await;
+        }
+    }
+
+    /// A placement of `tasks` on the live task nodes' free slots, this node's first.
+    async fn place(&self, plan: &JobPlan, tasks: &[(u32, TaskRole)]) -> Result<Placement, String> {
+        let map = self.sm.map();
+        let mut nodes: Vec<(u64, String, Option<u32>)> = Vec::new();
+        for (&node, rec) in &map.nodes {
+            if !rec.role.runs_tasks() {
+                continue;
+            }
+            let alive = node == self.identity.id
+                || crate::node::probe(&self.identity, &rec.address)
+                    .await
+                    .is_some_and(|r| r.accepted);
+            if alive {
+                nodes.push((node, rec.address.clone(), map.slots_free(node)));
+            }
+        }
+        nodes.sort_by_key(|(n, _, _)| (*n != self.identity.id, *n));
+        let total_free: Option<u32> = nodes
+            .iter()
+            .try_fold(0u32, |acc, (_, _, f)| f.map(|f| acc + f));
+        let describe = || {
+            let free = nodes
+                .iter()
+                .map(|(_, a, f)| match f {
+                    Some(f) => format!("{a}: {f} free"),
+                    None => format!("{a}: no limit"),
+                })
+                .collect::<Vec<_>>();
+            format!(
+                "job {} needs {} slots ({}), the live task nodes have {} ({})",
+                plan.job_id,
+                tasks.len(),
+                slot_needs(plan),
+                total_free.map_or("no limit".to_string(), |f| format!("{f} free")),
+                if free.is_empty() {
+                    "none".to_string()
+                } else {
+                    free.join(", ")
+                }
+            )
+        };
+        if nodes.is_empty() {
+            return Err(describe());
+        }
+        let mut left: Vec<Option<u32>> = nodes.iter().map(|n| n.2).collect();
+        let mut placed = HashMap::new();
+        let mut cursor = 0;
+        for &task in tasks {
+            let slot = (0..nodes.len())
+                .map(|k| (cursor + k) % nodes.len())
+                .find(|&i| left[i].is_none_or(|f| f > 0));
+            let Some(i) = slot else {
+                return Err(describe());
+            };
+            if let Some(f) = &mut left[i] {
+                *f -= 1;
+            }
+            cursor = (i + 1) % nodes.len();
+            placed.insert(
+                task,
+                Site {
+                    node: nodes[i].0,
+                    address: nodes[i].1.clone(),
+                },
+            );
+        }
+        Ok(Placement {
+            cluster_name: self.identity.cluster_name.clone(),
+            here: self.identity.id,
+            tasks: placed,
+        })
     }
 
     /// On the master: cancels `id`; an error says why it could not be.
@@ -258,4 +459,24 @@ impl Service {
             }
         });
     }
+}
+
+/// `pipeline 0: 1 enumerator, 1 committer, 4 subtasks; ...`
+fn slot_needs(plan: &JobPlan) -> String {
+    plan.pipelines
+        .iter()
+        .map(|p| {
+            format!(
+                "pipeline {}: {} enumerator{}, {} committer{}, {} subtask{}",
+                p.id,
+                p.sources.len(),
+                if p.sources.len() == 1 { "" } else { "s" },
+                p.sinks.len(),
+                if p.sinks.len() == 1 { "" } else { "s" },
+                p.parallelism,
+                if p.parallelism == 1 { "" } else { "s" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

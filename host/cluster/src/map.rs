@@ -119,6 +119,11 @@ pub enum Command {
     },
     /// Forgets the jobs that ended before `before_ms` (`history-job-expire-minutes`).
     ExpireJobs { before_ms: u64 },
+    /// Reserves slots for a job: `on` maps node to count; all of them or, when one node
+    /// lacks them, none.
+    ReserveSlots { job: JobId, on: BTreeMap<u64, u32> },
+    /// Frees a job's slots (a job's end frees them too).
+    ReleaseSlots { job: JobId },
 }
 
 /// What applying a command did.
@@ -138,9 +143,28 @@ pub struct JobStateMap {
     pub master: Option<MasterEpoch>,
     #[serde(default)]
     pub jobs: BTreeMap<JobId, JobRecord>,
+    /// The slots each running job holds, per node.
+    #[serde(default)]
+    pub slots: BTreeMap<JobId, BTreeMap<u64, u32>>,
 }
 
 impl JobStateMap {
+    /// Slots in use on `node`.
+    pub fn slots_used(&self, node: u64) -> u32 {
+        self.slots.values().filter_map(|on| on.get(&node)).sum()
+    }
+
+    /// Free slots on `node`: `None` for no limit (dynamic slots), `Some(0)` for an unknown node.
+    pub fn slots_free(&self, node: u64) -> Option<u32> {
+        match self.nodes.get(&node) {
+            None => Some(0),
+            Some(n) if !n.role.runs_tasks() => Some(0),
+            Some(n) => n
+                .slots
+                .map(|total| total.saturating_sub(self.slots_used(node))),
+        }
+    }
+
     pub fn apply(&mut self, cmd: Command) -> Applied {
         match cmd {
             Command::RegisterNode(n) => match self.nodes.get(&n.id) {
@@ -196,6 +220,7 @@ impl JobStateMap {
                 }
                 if status.is_end() {
                     r.finished_ms = Some(at_ms);
+                    self.slots.remove(&job);
                 }
                 Applied::Done
             }
@@ -209,6 +234,38 @@ impl JobStateMap {
                     Applied::Done
                 }
                 _ => Applied::Stale,
+            },
+            Command::ReserveSlots { job, on } => {
+                match self.jobs.get(&job) {
+                    Some(r) if !r.status.is_end() => {}
+                    _ => return Applied::Stale,
+                }
+                if self.slots.get(&job) == Some(&on) {
+                    return Applied::Stale;
+                }
+                // A job's earlier reservation is replaced, so count without it.
+                let held = self.slots.remove(&job);
+                let short: Vec<String> = on
+                    .iter()
+                    .filter_map(|(&node, &want)| match self.slots_free(node) {
+                        Some(free) if free < want => {
+                            Some(format!("node {node} has {free} free, {want} wanted"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !short.is_empty() {
+                    if let Some(h) = held {
+                        self.slots.insert(job, h);
+                    }
+                    return Applied::Rejected(short.join("; "));
+                }
+                self.slots.insert(job, on);
+                Applied::Done
+            }
+            Command::ReleaseSlots { job } => match self.slots.remove(&job) {
+                Some(_) => Applied::Done,
+                None => Applied::Stale,
             },
             Command::ExpireJobs { before_ms } => {
                 let before = self.jobs.len();
@@ -325,5 +382,54 @@ mod tests {
         );
         assert_eq!(m.apply(Command::ExpireJobs { before_ms: 5 }), Applied::Done);
         assert_eq!(m.jobs.keys().copied().collect::<Vec<_>>(), [JobId::from(8)]);
+    }
+
+    #[test]
+    fn slots_are_reserved_all_or_none_and_freed_when_the_job_ends() {
+        let mut m = JobStateMap::default();
+        let mut static3 = node(1, 1);
+        static3.slots = Some(3);
+        m.apply(Command::RegisterNode(static3));
+        m.apply(Command::RegisterNode(node(2, 1)));
+        for id in [7, 8] {
+            m.apply(Command::SubmitJob(Box::new(job(id))));
+        }
+        let on = |a: u32, b: u32| BTreeMap::from([(1, a), (2, b)]);
+        let reserve = |job: u64, on| Command::ReserveSlots {
+            job: JobId::from(job),
+            on,
+        };
+        assert_eq!(m.apply(reserve(7, on(2, 10))), Applied::Done);
+        assert_eq!(
+            (m.slots_used(1), m.slots_free(1), m.slots_free(2)),
+            (2, Some(1), None)
+        );
+        // Two more on node 1 do not fit: nothing of this request is taken.
+        assert!(
+            matches!(m.apply(reserve(8, on(2, 1))), Applied::Rejected(r) if r.contains("node 1 has 1 free, 2 wanted"))
+        );
+        assert_eq!(m.slots_used(2), 10);
+        assert_eq!(m.apply(reserve(8, on(1, 1))), Applied::Done);
+        assert_eq!(m.slots_free(1), Some(0));
+        // The end of job 7 frees its slots.
+        m.apply(Command::JobStatus {
+            job: JobId::from(7),
+            status: JobStatus::Finished,
+            at_ms: 9,
+            error: None,
+        });
+        assert_eq!((m.slots_used(1), m.slots_used(2)), (1, 1));
+        assert_eq!(
+            m.apply(reserve(7, on(1, 0))),
+            Applied::Stale,
+            "an ended job reserves nothing"
+        );
+        assert_eq!(
+            m.apply(Command::ReleaseSlots {
+                job: JobId::from(8)
+            }),
+            Applied::Done
+        );
+        assert_eq!(m.slots_used(1), 0);
     }
 }

@@ -32,6 +32,8 @@ pub struct NodeOptions {
     pub jobs: Option<Arc<dyn JobHost>>,
     /// `history-job-expire-minutes`: how long ended jobs stay in the map.
     pub history_expire: Duration,
+    /// `job-schedule-strategy: WAIT` (else `REJECT`).
+    pub wait_for_slots: bool,
 }
 
 /// A running node.
@@ -176,6 +178,7 @@ impl ClusterNode {
             sm,
             jobs: opts.jobs.clone(),
             running: Default::default(),
+            wait_for_slots: opts.wait_for_slots,
         };
         service.expire_history(opts.history_expire);
         let (stop, mut stopped) = watch::channel(false);
@@ -183,7 +186,10 @@ impl ClusterNode {
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
         let server = tokio::spawn(async move {
+            // Keepalives find a peer that vanished without closing its connections.
             tonic::transport::Server::builder()
+                .http2_keepalive_interval(Some(Duration::from_secs(2)))
+                .http2_keepalive_timeout(Some(Duration::from_secs(5)))
                 .add_service(svc)
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(listener),

@@ -40,6 +40,8 @@ pub struct Service {
     /// What plans and runs jobs here (none: this node runs no job master).
     pub jobs: Option<Arc<dyn JobHost>>,
     pub(crate) running: Running,
+    /// `job-schedule-strategy: WAIT`: a job without enough slots waits (`REJECT`: fails).
+    pub(crate) wait_for_slots: bool,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -125,8 +127,72 @@ impl Service {
     }
 }
 
+type TaskStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::TaskOut, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl proto::cluster_server::Cluster for Service {
+    type RunTaskStream = TaskStream;
+
+    async fn run_task(
+        &self,
+        request: Request<tonic::Streaming<proto::TaskIn>>,
+    ) -> Result<Response<TaskStream>, Status> {
+        use tokio_stream::StreamExt as _;
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no task to run"))?;
+        self.check_cluster(&first.cluster_name, "a task")
+            .map_err(Status::permission_denied)?;
+        let Some(host) = self.jobs.clone() else {
+            return Err(Status::failed_precondition(format!(
+                "node {} runs no tasks",
+                self.identity.address
+            )));
+        };
+        let plan: st_plan::JobPlan = parse(&first.plan)?;
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel::<st_plan::Event>();
+        // Commands in. The master closing its side ends the commands, not the task; the call
+        // failing (the master is gone, or stopped the task) drops them, which stops the task.
+        tokio::spawn(async move {
+            loop {
+                match inbound.message().await {
+                    Ok(Some(m)) => match serde_json::from_slice::<st_plan::Command>(&m.command) {
+                        Ok(c) => {
+                            if cmd_tx.send(c).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!("a task command that does not parse: {e}");
+                            return;
+                        }
+                    },
+                    Ok(None) => {
+                        cmd_tx.closed().await;
+                        return;
+                    }
+                    Err(s) => {
+                        tracing::debug!("a task's job master went away: {}", s.message());
+                        return;
+                    }
+                }
+            }
+        });
+        let start = first.start;
+        tokio::spawn(async move {
+            if let Err(e) = host.run_task(plan, start, cmd_rx, ev_tx).await {
+                tracing::warn!("a task could not run here: {e}");
+            }
+        });
+        let out = tokio_stream::wrappers::UnboundedReceiverStream::new(ev_rx)
+            .map(|e| Ok(proto::TaskOut { event: json(&e) }));
+        Ok(Response::new(Box::pin(out)))
+    }
+
     async fn probe(
         &self,
         request: Request<proto::ProbeRequest>,
@@ -371,7 +437,7 @@ impl proto::cluster_server::Cluster for Service {
                     role: rec.map_or("unregistered".into(), |r| r.role.seatunnel_name().into()),
                     alive: alive.get(&id).copied().unwrap_or(false),
                     master: id == master,
-                    slots_used: 0,
+                    slots_used: map.slots_used(id),
                     slots_total: rec.and_then(|r| r.slots).map_or(-1, i64::from),
                     tags: rec
                         .map(|r| r.tags.clone().into_iter().collect())

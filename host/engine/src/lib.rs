@@ -33,10 +33,10 @@ pub use opened::PreparedJob;
 pub use planner::Planned;
 pub use report::{JobReport, PluginLoad};
 pub use st_plan::{
-    Failure, FailureKind, JobEvent, JobId, JobPlan, JobStatus, PipelineStatus, RetryHint, TaskId,
-    TaskMetrics, TaskRole,
+    Command, Event, Failure, FailureKind, JobEvent, JobId, JobPlan, JobStatus, PipelineStatus,
+    RetryHint, TaskId, TaskMetrics, TaskRole,
 };
-pub use task::{LocalLauncher, TaskHandle, TaskLauncher, TaskStart};
+pub use task::{Commands, Events, LocalLauncher, TaskHandle, TaskLauncher, TaskStart, spawn_task};
 
 /// Rows a reader is asked for per poll.
 pub const BATCH_ROWS: u32 = 8192;
@@ -145,6 +145,9 @@ impl JobControl {
     }
 }
 
+/// What starts a job's tasks, made once the job is opened (a cluster's launcher).
+type Place<'a> = Box<dyn FnOnce(&Arc<PreparedJob>) -> Arc<dyn TaskLauncher> + Send + 'a>;
+
 /// Plans and runs jobs on a shared runtime.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -235,16 +238,31 @@ impl Engine {
 
     /// Runs a prepared job to the end (or to a savepoint).
     pub async fn run(&self, job: PreparedJob) -> Result<JobReport, JobError> {
-        self.run_job(job, false).await
+        self.run_job(job, false, None).await
     }
 
     /// Runs a job from its latest checkpoint or savepoint (SeaTunnel's `-r`); the prepared
     /// job must carry the id of the run it continues.
     pub async fn resume(&self, job: PreparedJob) -> Result<JobReport, JobError> {
-        self.run_job(job, true).await
+        self.run_job(job, true, None).await
     }
 
-    async fn run_job(&self, job: PreparedJob, resume: bool) -> Result<JobReport, JobError> {
+    /// Runs a prepared job whose tasks `place` starts (a cluster's launcher, placing them on
+    /// its nodes), rather than in this process. The job master stays here.
+    pub async fn run_placed(
+        &self,
+        job: PreparedJob,
+        place: impl FnOnce(&Arc<PreparedJob>) -> Arc<dyn TaskLauncher> + Send,
+    ) -> Result<JobReport, JobError> {
+        self.run_job(job, false, Some(Box::new(place))).await
+    }
+
+    async fn run_job(
+        &self,
+        job: PreparedJob,
+        resume: bool,
+        place: Option<Place<'_>>,
+    ) -> Result<JobReport, JobError> {
         let started = SystemTime::now();
         let clock = Instant::now();
         let job = Arc::new(job);
@@ -279,9 +297,11 @@ impl Engine {
                 finished_at_ms: done.finished_at_ms,
             });
         }
-        let launcher: Arc<dyn TaskLauncher> =
-            Arc::new(LocalLauncher::new(self.runtime.clone(), job.clone()));
-        // Local mode has every slot it needs at once.
+        let launcher: Arc<dyn TaskLauncher> = match place {
+            Some(place) => place(&job),
+            None => Arc::new(LocalLauncher::new(self.runtime.clone(), job.clone())),
+        };
+        // Local mode has every slot it needs at once; a cluster reserved them before.
         apply(&mut state, JobInput::Scheduled);
         let mut pipelines = JoinSet::new();
         for p in 0..job.plan.pipelines.len() {

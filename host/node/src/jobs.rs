@@ -2,13 +2,151 @@
 //! this node has, and runs their plans.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
-use st_cluster::jobs::{Ended, JobHost, PlanError, Stop, Submission, Update, job_name};
-use st_engine::{Engine, JobError, JobEvent, JobId, JobPlan, JobStatus};
+use st_cluster::jobs::{Ended, JobHost, Placement, PlanError, Stop, Submission, Update, job_name};
+use st_engine::{
+    Command, Commands, Engine, Event, Events, Failure, FailureKind, JobError, JobEvent, JobId,
+    JobPlan, JobStatus, LocalLauncher, PreparedJob, TaskHandle, TaskLauncher, TaskStart,
+    spawn_task,
+};
 use tokio::sync::{mpsc, watch};
 
 pub struct EngineHost {
     pub engine: Engine,
+    /// Plans opened here for tasks of jobs mastered elsewhere, shared by their tasks.
+    opened: Mutex<HashMap<JobId, Weak<PreparedJob>>>,
+}
+
+impl EngineHost {
+    pub fn new(engine: Engine) -> EngineHost {
+        EngineHost {
+            engine,
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `plan` opened on this node, once for all of its tasks that run here at a time.
+    async fn opened(&self, plan: JobPlan) -> Result<Arc<PreparedJob>, Failure> {
+        let id = plan.job_id;
+        if let Some(p) = self
+            .opened
+            .lock()
+            .expect("opened plans")
+            .get(&id)
+            .and_then(Weak::upgrade)
+            && p.plan == plan
+        {
+            return Ok(p);
+        }
+        let p = Arc::new(self.engine.open(plan).await?);
+        let mut opened = self.opened.lock().expect("opened plans");
+        opened.retain(|_, w| w.strong_count() > 0);
+        opened.insert(id, Arc::downgrade(&p));
+        Ok(p)
+    }
+}
+
+/// Starts each task on the node its placement names: this node's in this process, others'
+/// through their `RunTask` stream.
+struct ClusterLauncher {
+    local: LocalLauncher,
+    placement: Placement,
+    plan: Arc<Vec<u8>>,
+}
+
+impl TaskLauncher for ClusterLauncher {
+    fn launch(&self, start: TaskStart, commands: Commands, events: Events) -> Box<dyn TaskHandle> {
+        let task = start.task;
+        let Some(site) = self
+            .placement
+            .tasks
+            .get(&(task.pipeline, task.role))
+            .cloned()
+        else {
+            let _ = events.send(Event::Failed {
+                task,
+                failure: Failure::new(FailureKind::Host, format!("{task} has no place"))
+                    .from_task(task),
+            });
+            return spawn_task(async {});
+        };
+        if site.node == self.placement.here {
+            tracing::info!("running {task} here");
+            return self.local.launch(start, commands, events);
+        }
+        let (cluster_name, plan) = (self.placement.cluster_name.clone(), self.plan.clone());
+        spawn_task(async move {
+            let lost = |why: String| Event::Failed {
+                task,
+                failure: Failure::new(
+                    FailureKind::Host,
+                    format!("node {} was lost: {why}", site.address),
+                )
+                .from_task(task),
+            };
+            let start = match serde_json::to_vec(&start) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = events.send(lost(e.to_string()));
+                    return;
+                }
+            };
+            let (tx, rx) = mpsc::unbounded_channel();
+            let _ = tx.send(st_proto::TaskIn {
+                cluster_name,
+                plan: plan.to_vec(),
+                start,
+                command: Vec::new(),
+            });
+            let mut commands = commands;
+            let pump = tokio::spawn(async move {
+                while let Some(c) = commands.recv().await {
+                    let Ok(command) = serde_json::to_vec(&c) else {
+                        return;
+                    };
+                    let msg = st_proto::TaskIn {
+                        command,
+                        ..Default::default()
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+            });
+            let outcome = async {
+                let mut client = st_proto::client(&site.address, Duration::from_secs(2))?;
+                let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+                let mut events_in = client
+                    .run_task(stream)
+                    .await
+                    .map_err(|s| s.message().to_string())?
+                    .into_inner();
+                let mut ended = false;
+                while let Some(m) = events_in
+                    .message()
+                    .await
+                    .map_err(|s| s.message().to_string())?
+                {
+                    let ev: Event = serde_json::from_slice(&m.event).map_err(|e| e.to_string())?;
+                    ended |= matches!(ev, Event::Finished { .. } | Event::Failed { .. });
+                    let _ = events.send(ev);
+                }
+                if ended {
+                    Ok(())
+                } else {
+                    Err("its task ended without a word".to_string())
+                }
+            }
+            .await;
+            pump.abort();
+            if let Err(why) = outcome {
+                tracing::warn!("{task} on {}: {why}", site.address);
+                let _ = events.send(lost(why));
+            }
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -30,10 +168,20 @@ impl JobHost for EngineHost {
     async fn run(
         &self,
         plan: JobPlan,
+        placement: Placement,
         mut stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
     ) -> Ended {
         let job_id = plan.job_id;
+        let plan_json = match serde_json::to_vec(&plan) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                return Ended {
+                    status: JobStatus::Failed,
+                    error: Some(format!("the plan does not serialize: {e}")),
+                };
+            }
+        };
         let prepared = match self.engine.open(plan).await {
             Ok(p) => p,
             Err(f) => {
@@ -73,7 +221,17 @@ impl JobHost for EngineHost {
                 }
             }
         });
-        let result = self.engine.run(prepared).await;
+        let runtime = self.engine.runtime().clone();
+        let result = self
+            .engine
+            .run_placed(prepared, move |job| {
+                Arc::new(ClusterLauncher {
+                    local: LocalLauncher::new(runtime, job.clone()),
+                    placement,
+                    plan: plan_json,
+                })
+            })
+            .await;
         watch_stop.abort();
         // The job's event channel closes with the job: every state change is forwarded.
         if tokio::time::timeout(std::time::Duration::from_secs(2), &mut forward)
@@ -101,5 +259,48 @@ impl JobHost for EngineHost {
                 error: Some(e.to_string()),
             },
         }
+    }
+
+    async fn run_task(
+        &self,
+        plan: JobPlan,
+        start: Vec<u8>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Result<(), String> {
+        let start: TaskStart = serde_json::from_slice(&start)
+            .map_err(|e| format!("a task start that does not parse: {e}"))?;
+        let task = start.task;
+        let job = match self.opened(plan).await {
+            Ok(j) => j,
+            Err(f) => {
+                let _ = events.send(Event::Failed {
+                    task,
+                    failure: f.clone().from_task(task),
+                });
+                return Err(f.to_string());
+            }
+        };
+        tracing::info!("running {task} here");
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle =
+            LocalLauncher::new(self.engine.runtime().clone(), job).launch(start, rx, events);
+        let mut ended = handle.ended();
+        loop {
+            tokio::select! {
+                () = &mut ended => break,
+                c = commands.recv() => match c {
+                    Some(c) => { let _ = tx.send(c); }
+                    None => {
+                        // The job master let go (or is gone): nothing of this task may go on.
+                        tracing::info!("{task}: its job master let go; stopping it");
+                        handle.abort();
+                        (&mut ended).await;
+                        break;
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 }

@@ -123,6 +123,7 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         network.source
     );
     let history_minutes = engine.history_job_expire_minutes;
+    let wait_for_slots = engine.job_schedule_strategy == st_conf::ScheduleStrategy::Wait;
     let slots = match engine.slot_service.dynamic_slot {
         Some(false) => Some(engine.slot_service.slot_num.unwrap_or(2)),
         _ => None,
@@ -137,7 +138,8 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         role: args.role,
         data_dir: home.join("data"),
         slots,
-        jobs: Some(Arc::new(jobs::EngineHost { engine })),
+        jobs: Some(Arc::new(jobs::EngineHost::new(engine))),
+        wait_for_slots,
         history_expire: std::time::Duration::from_secs(history_minutes.saturating_mul(60)),
     })
     .await?;

@@ -16,7 +16,11 @@ pub fn client(
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
         .map_err(|e| format!("`{address}` is not an address: {e}"))?
         .connect_timeout(connect_timeout)
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // A long call (a task's stream) notices a peer that vanished.
+        .http2_keep_alive_interval(std::time::Duration::from_secs(2))
+        .keep_alive_timeout(std::time::Duration::from_secs(5))
+        .keep_alive_while_idle(true);
     Ok(cluster_client::ClusterClient::new(endpoint.connect_lazy())
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE))

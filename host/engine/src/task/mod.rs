@@ -24,7 +24,7 @@ pub type Commands = mpsc::UnboundedReceiver<Command>;
 pub type Events = mpsc::UnboundedSender<Event>;
 
 /// What a task starts from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TaskStart {
     pub task: TaskId,
     /// Its part of the checkpoint the pipeline restarts from (empty on a fresh start).
@@ -91,13 +91,25 @@ impl TaskHandle for Local {
     }
 }
 
+/// Runs `task` on this runtime as a started task: the handle aborts it and tells its end,
+/// however it ends. Launchers of every kind start their tasks' local halves through it.
+pub fn spawn_task(task: impl Future<Output = ()> + Send + 'static) -> Box<dyn TaskHandle> {
+    let (tx, ended) = tokio::sync::watch::channel(false);
+    let guard = EndGuard(tx);
+    let handle = tokio::spawn(async move {
+        let _guard = guard;
+        task.await;
+    });
+    Box::new(Local {
+        abort: handle.abort_handle(),
+        ended,
+    })
+}
+
 impl TaskLauncher for LocalLauncher {
     fn launch(&self, start: TaskStart, commands: Commands, events: Events) -> Box<dyn TaskHandle> {
         let (rt, job) = (self.rt.clone(), self.job.clone());
-        let (tx, ended) = tokio::sync::watch::channel(false);
-        let guard = EndGuard(tx);
-        let handle = tokio::spawn(async move {
-            let _guard = guard;
+        spawn_task(async move {
             let task = start.task;
             let result = match task.role {
                 TaskRole::Enumerator { .. } => {
@@ -119,10 +131,6 @@ impl TaskLauncher for LocalLauncher {
                     failure: f.from_task(task),
                 });
             }
-        });
-        Box::new(Local {
-            abort: handle.abort_handle(),
-            ended,
         })
     }
 }

@@ -10,7 +10,12 @@ const FORM: Duration = Duration::from_secs(20);
 
 /// A formed cluster of `n` hybrid nodes, and the address of one that is not the master.
 fn formed(n: usize) -> (Cluster, String) {
-    let mut c = Cluster::new(n, "strait-test");
+    formed_with(n, "")
+}
+
+/// [`formed`], with `engine` lines in each node's st.yaml.
+fn formed_with(n: usize, engine: &str) -> (Cluster, String) {
+    let mut c = Cluster::with_engine(n, "strait-test", engine);
     c.start_all();
     let v = wait_nodes(&c, &c.nodes[0].address(), FORM, "the cluster forms", |v| {
         let (alive, master) = alive_and_master(v);
@@ -366,4 +371,151 @@ fn the_job_history_survives_the_masters_death_and_a_restart_of_every_node() {
         wait_status(&c, &first, id, "FINISHED");
     }
     assert_eq!(committed_rows(&out_dir), 50);
+}
+
+/// The id `st submit` printed (`Submit job finished, job id: ID, ...`).
+fn submitted_id(stderr: &str) -> String {
+    stderr
+        .split("job id: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_else(|| panic!("no job id in {stderr}"))
+        .to_string()
+}
+
+#[test]
+fn a_jobs_tasks_run_across_the_nodes_and_every_row_is_committed_once() {
+    let (c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 2000, 4, 1);
+    let out = st_at(&other, &["submit", &job]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    let id = submitted_id(&stderr);
+    assert_eq!(committed_rows(&out_dir), 2000 * 4);
+    // 1 enumerator + 1 committer + 4 subtasks over 3 nodes: every node ran some.
+    let ran: Vec<usize> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            n.log()
+                .matches(&format!("running job {id} pipeline 0"))
+                .count()
+        })
+        .collect();
+    assert!(
+        ran.iter().all(|&k| k > 0),
+        "tasks per node {ran:?}\n{}",
+        c.logs()
+    );
+    assert_eq!(ran.iter().sum::<usize>(), 6, "{ran:?}");
+    let placed = c.logs();
+    assert!(
+        placed.contains(&format!("job {id}: tasks placed on")),
+        "{placed}"
+    );
+}
+
+const STATIC_SLOTS: &str = "    slot-service:\n      dynamic-slot: false\n      slot-num: 3\n";
+
+/// The slots in use over all nodes, and their total, as `st nodes` shows them.
+fn slots(address: &str) -> (u64, u64) {
+    let v = nodes(address).unwrap();
+    members(&v).iter().fold((0, 0), |(u, t), n| {
+        (
+            u + n["slotsUsed"].as_u64().unwrap(),
+            t + n["slotsTotal"].as_u64().unwrap_or(0),
+        )
+    })
+}
+
+fn wait_slots(c: &Cluster, address: &str, used: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while slots(address).0 != used {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slots used {:?}, want {used}\n{}",
+            slots(address),
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn static_slots_reject_a_job_that_does_not_fit_and_free_up_when_a_job_ends() {
+    let (c, other) = formed_with(3, STATIC_SLOTS);
+    assert_eq!(slots(&other), (0, 9));
+    let out_dir = c.dir.path().join("out");
+    let streaming = file_job(c.dir.path(), &out_dir, "STREAMING", 100_000, 4, 500);
+    let out = st_at(&other, &["submit", &streaming, "--async"]);
+    let first = text(&out).0.trim().to_string();
+    wait_status(&c, &other, &first, "RUNNING");
+    // 1 enumerator + 1 committer + 4 subtasks.
+    wait_slots(&c, &other, 6);
+
+    // Another 6 do not fit in the 3 left: the job fails at once with SeaTunnel's exception.
+    let out = st_at(&other, &["submit", &streaming]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("end with state FAILED"), "{stderr}");
+    assert!(
+        stderr.contains("NoEnoughResourceException: job"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("needs 6 slots (pipeline 0: 1 enumerator, 1 committer, 4 subtasks)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("have 3 free"), "{stderr}");
+    assert_eq!(slots(&other).0, 6, "the refused job holds nothing");
+
+    // A smaller job fits beside it and gives its slots back when it ends.
+    let small = file_job(c.dir.path(), &c.dir.path().join("small"), "BATCH", 10, 1, 1);
+    let out = st_at(&other, &["submit", &small]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    wait_slots(&c, &other, 6);
+
+    let out = st_at(&other, &["cancel", &first]);
+    assert!(out.status.success());
+    wait_status(&c, &other, &first, "CANCELED");
+    wait_slots(&c, &other, 0);
+}
+
+#[test]
+fn under_wait_a_job_stays_pending_until_slots_free_up_and_a_pending_job_can_be_cancelled() {
+    let engine = format!("{STATIC_SLOTS}    job-schedule-strategy: WAIT\n");
+    let (c, other) = formed_with(3, &engine);
+    let streaming = file_job(
+        c.dir.path(),
+        &c.dir.path().join("out"),
+        "STREAMING",
+        100_000,
+        4,
+        500,
+    );
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let out = st_at(&other, &["submit", &streaming, "--async"]);
+            assert!(out.status.success(), "{}", text(&out).1);
+            text(&out).0.trim().to_string()
+        })
+        .collect();
+    wait_status(&c, &other, &ids[0], "RUNNING");
+    wait_status(&c, &other, &ids[1], "PENDING");
+    wait_status(&c, &other, &ids[2], "PENDING");
+    wait_slots(&c, &other, 6);
+
+    // A pending job is cancelled without ever running.
+    assert!(st_at(&other, &["cancel", &ids[2]]).status.success());
+    let v = wait_status(&c, &other, &ids[2], "CANCELED");
+    assert!(!v.to_string().contains("RUNNING"), "{v}");
+
+    // The running one ends: the waiting one gets its slots and runs.
+    assert!(st_at(&other, &["cancel", &ids[0]]).status.success());
+    wait_status(&c, &other, &ids[1], "RUNNING");
+    wait_slots(&c, &other, 6);
+    assert!(st_at(&other, &["cancel", &ids[1]]).status.success());
+    wait_status(&c, &other, &ids[1], "CANCELED");
+    wait_slots(&c, &other, 0);
 }

@@ -122,6 +122,12 @@ pub struct Cluster {
 impl Cluster {
     /// `n` homes whose `conf/hazelcast.yaml` lists all `n` members under `name`.
     pub fn new(n: usize, name: &str) -> Cluster {
+        Cluster::with_engine(n, name, "")
+    }
+
+    /// Like [`Cluster::new`], with `engine` (YAML lines indented under `seatunnel.engine`)
+    /// added to each node's st.yaml.
+    pub fn with_engine(n: usize, name: &str, engine: &str) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(n);
         let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
@@ -135,7 +141,7 @@ impl Cluster {
                 std::fs::write(
                     home.join("conf/st.yaml"),
                     format!(
-                        "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        type: localfile\n        plugin-config:\n          namespace: {}\n",
+                        "seatunnel:\n  engine:\n{engine}    checkpoint:\n      storage:\n        type: localfile\n        plugin-config:\n          namespace: {}\n",
                         dir.path().join("checkpoints").display()
                     ),
                 )
