@@ -27,10 +27,11 @@ lint:
     cd sdk && cargo clippy --all-targets --target-dir ../target/sdk-native -- -D warnings
 
 # Benchmarks: start-up (compile, disk and memory cache, instantiation, cancel, the whole `st run`
-# process), then the wasm pipeline against the same pipeline in native Rust, then transforms.
-# `ST_BENCH=startup|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
+# process), a 3-node cluster against local mode (idle cost, submit -> RUNNING, throughput), then
+# the wasm pipeline against the same pipeline in native Rust, then transforms.
+# `ST_BENCH=startup|cluster|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
 # `ST_BENCH_COPY_ROWS` the size of the csv copy (default 10 M rows, about 1 GB).
 bench:
     pip install --quiet duckdb || echo "duckdb not installed: its comparison is skipped"
-    cargo build --release -p st-cli
+    cargo build --release -p st-cli -p st-node
     cargo run --release -p st-bench

@@ -3,6 +3,7 @@
 //! loop that drops each batch, at parallelism 1 and 2, in the same process. Prints rows/s, MB/s
 //! and the wasm/native ratio. Rows per run: `ST_BENCH_ROWS` (default 20,000,000).
 
+mod cluster;
 mod files;
 mod startup;
 
@@ -178,6 +179,12 @@ fn main() {
     if which == "startup" || which == "all" {
         startup::run(&tokio);
         if which == "startup" {
+            return;
+        }
+    }
+    if which == "cluster" || which == "all" {
+        cluster::run(&tokio, rows);
+        if which == "cluster" {
             return;
         }
     }

@@ -207,6 +207,8 @@ pub struct Submit<'a> {
     pub job_id: Option<u64>,
     pub job_name: Option<&'a str>,
     pub asynchronous: bool,
+    /// Run job `job_id` again from its latest savepoint or checkpoint.
+    pub resume: bool,
 }
 
 /// `st submit`: sends the job config to the cluster and, unless `--async`, follows the job to
@@ -228,6 +230,7 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
         config,
         job_id: s.job_id.unwrap_or(0),
         job_name: s.job_name.unwrap_or_default().to_string(),
+        resume: s.resume,
     };
     let reply = match first(target, |mut c| {
         let mut req = tonic::Request::new(request.clone());
@@ -276,7 +279,7 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("Interrupted: cancelling job {id}");
                 cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
-                if let Err(e) = cancel_ids(&target, &cluster_name, &[id]).await {
+                if let Err(e) = stop_ids(&target, &cluster_name, &[id], false).await {
                     eprintln!("error: {e:#}");
                 }
             }
@@ -285,6 +288,8 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
     let mut last = String::new();
     loop {
         match job_record(target, id).await {
+            // A copy of the map that has not caught up yet shows an earlier run of this id.
+            Ok(Some(r)) if r["submitted_ms"].as_u64().unwrap_or(0) < reply.submit_ms => {}
             Ok(Some(r)) => {
                 let status = r["status"].as_str().unwrap_or_default().to_string();
                 if status != last {
@@ -492,37 +497,76 @@ pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn cancel_ids(
+async fn stop_ids(
     target: &Target,
     cluster_name: &str,
     ids: &[u64],
+    savepoint: bool,
 ) -> anyhow::Result<Vec<String>> {
-    let request = st_proto::CancelRequest {
+    let request = st_proto::StopRequest {
         cluster_name: cluster_name.to_string(),
         job_ids: ids.to_vec(),
+        savepoint,
     };
     let reply = first(target, |mut c| {
         let mut req = tonic::Request::new(request.clone());
         req.set_timeout(Duration::from_secs(30));
-        async move { c.cancel(req).await }
+        async move { c.stop(req).await }
     })
     .await?;
     Ok(reply.errors)
 }
 
-/// `st cancel ID...`: asks the master to cancel each job; exits 1 naming any it could not.
-pub async fn cancel(target: &Target, ids: &[u64]) -> anyhow::Result<ExitCode> {
-    match cancel_ids(target, &target.cluster_name(), ids).await {
-        Ok(errors) if errors.is_empty() => Ok(ExitCode::SUCCESS),
-        Ok(errors) => {
-            for e in errors {
-                eprintln!("error: {e}");
-            }
-            Ok(ExitCode::from(1))
-        }
+/// `st cancel ID...` (`savepoint: false`) or `st savepoint ID...`: asks the master to stop
+/// each job; a savepoint waits until each job has stopped at it. Exits 1 naming any job it
+/// could not stop.
+pub async fn stop(target: &Target, ids: &[u64], savepoint: bool) -> anyhow::Result<ExitCode> {
+    let errors = match stop_ids(target, &target.cluster_name(), ids, savepoint).await {
+        Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e:#}");
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let mut failed = !errors.is_empty();
+    if savepoint {
+        for &id in ids {
+            if errors.iter().any(|e| e.contains(&format!("'{id}'"))) {
+                continue;
+            }
+            loop {
+                match job_record(target, id).await {
+                    Ok(Some(r)) => match r["status"].as_str().unwrap_or_default() {
+                        "SAVEPOINT_DONE" => {
+                            eprintln!(
+                                "Job {id} stopped at a savepoint; resume it with: st resume {id} JOB.conf"
+                            );
+                            break;
+                        }
+                        s @ ("FINISHED" | "FAILED" | "CANCELED") => {
+                            eprintln!("error: job {id} ended {s} before its savepoint completed");
+                            failed = true;
+                            break;
+                        }
+                        _ => {}
+                    },
+                    Ok(None) => {
+                        eprintln!("error: job {id} is no longer known to the cluster");
+                        failed = true;
+                        break;
+                    }
+                    Err(e) => tracing::debug!("polling job {id}: {e:#}"),
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -97,8 +97,9 @@ struct JobArgs {
     /// SeaTunnel's `--set-job-id`.
     #[arg(long = "set-job-id", value_name = "JOB_ID", conflicts_with = "resume")]
     set_job_id: Option<JobId>,
-    /// Accepted for SeaTunnel compatibility: `st run` is always local mode.
-    #[arg(short = 'm', long = "master", value_name = "MODE", hide = true)]
+    /// SeaTunnel's `-m`: `local` (the default) runs here; `cluster` submits to a cluster
+    /// (`st submit`).
+    #[arg(short = 'm', long = "master", value_name = "MODE", value_parser = ["local", "cluster"])]
     master: Option<String>,
 }
 
@@ -113,6 +114,19 @@ struct SubmitArgs {
     #[arg(long = "set-job-id", value_name = "JOB_ID")]
     set_job_id: Option<JobId>,
     /// Return once the cluster has accepted the job, printing its id.
+    #[arg(long = "async")]
+    asynchronous: bool,
+    #[command(flatten)]
+    target: cluster::Target,
+}
+
+#[derive(Debug, clap::Args)]
+struct ResumeArgs {
+    #[arg(value_name = "JOB_ID")]
+    job_id: JobId,
+    #[command(flatten)]
+    file: JobFile,
+    /// Return once the cluster has accepted the job.
     #[arg(long = "async")]
     asynchronous: bool,
     #[command(flatten)]
@@ -161,6 +175,16 @@ enum Cmd {
         #[command(flatten)]
         target: cluster::Target,
     },
+    /// Stop jobs on the cluster at a savepoint, to resume later (SeaTunnel's `-s`).
+    Savepoint {
+        #[arg(value_name = "JOB_ID", required = true)]
+        job_ids: Vec<JobId>,
+        #[command(flatten)]
+        target: cluster::Target,
+    },
+    /// Run a job on the cluster again from its latest savepoint or checkpoint (SeaTunnel's
+    /// `-r ID -c JOB.conf`); fresh when it has none.
+    Resume(ResumeArgs),
     /// List the cluster's nodes: address, role, alive, master, slots in use.
     Nodes {
         #[command(flatten)]
@@ -247,6 +271,23 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let conf = cli.st_config.as_deref();
     match cli.command {
+        // SeaTunnel's `-m cluster`: the same as `st submit` (or `st resume` with `-r`).
+        Cmd::Run(args) if args.master.as_deref() == Some("cluster") => {
+            let (path, vars) = (args.file.path(), args.file.vars()?);
+            let submit = cluster::Submit {
+                path: &path,
+                vars: &vars,
+                job_id: args.resume.or(args.set_job_id).map(JobId::get),
+                job_name: None,
+                asynchronous: false,
+                resume: args.resume.is_some(),
+            };
+            let target = cluster::Target {
+                address: Vec::new(),
+                cluster: None,
+            };
+            cluster::submit(&target, submit).await
+        }
         Cmd::Run(args) => run_job(conf, &args, None).await,
         Cmd::Check(args) => run_job(conf, &args.job, Some(args.strict)).await,
         Cmd::Nodes { target, json } => cluster::nodes(&target, json).await,
@@ -259,14 +300,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 job_id: a.set_job_id.map(JobId::get),
                 job_name: a.name.as_deref(),
                 asynchronous: a.asynchronous,
+                resume: false,
             };
             cluster::submit(&a.target, submit).await
+        }
+        Cmd::Resume(a) => {
+            let (path, vars) = (a.file.path(), a.file.vars()?);
+            let submit = cluster::Submit {
+                path: &path,
+                vars: &vars,
+                job_id: Some(a.job_id.get()),
+                job_name: None,
+                asynchronous: a.asynchronous,
+                resume: true,
+            };
+            cluster::submit(&a.target, submit).await
+        }
+        Cmd::Savepoint { job_ids, target } => {
+            let ids: Vec<u64> = job_ids.iter().map(|j| j.get()).collect();
+            cluster::stop(&target, &ids, true).await
         }
         Cmd::List { target, json } => cluster::list(&target, json).await,
         Cmd::Status { job_id, target } => cluster::status(&target, job_id.get()).await,
         Cmd::Cancel { job_ids, target } => {
             let ids: Vec<u64> = job_ids.iter().map(|j| j.get()).collect();
-            cluster::cancel(&target, &ids).await
+            cluster::stop(&target, &ids, false).await
         }
         Cmd::Plugin(PluginCmd::List) => {
             let rt = runtime(conf)?;

@@ -25,6 +25,8 @@ pub struct Submission {
     pub job_id: Option<JobId>,
     /// `-n`: wins over `env.job.name` unless empty or SeaTunnel's defaults.
     pub job_name: Option<String>,
+    /// Run job `job_id` again from its latest savepoint or checkpoint.
+    pub resume: bool,
 }
 
 /// Why a submission was not planned.
@@ -42,6 +44,9 @@ pub enum Stop {
     Run,
     Cancel,
     Savepoint,
+    /// This node is no longer the master: stop the job and record nothing more of it (the
+    /// new master takes it over from its latest checkpoint).
+    Abandon,
 }
 
 /// A state change of a running job.
@@ -114,6 +119,7 @@ pub trait JobHost: Send + Sync + 'static {
     async fn run(
         &self,
         plan: JobPlan,
+        resume: bool,
         placement: Placement,
         stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
@@ -135,6 +141,17 @@ pub trait JobHost: Send + Sync + 'static {
 pub struct Running(Arc<Mutex<HashMap<JobId, watch::Sender<Stop>>>>);
 
 impl Running {
+    /// Stops every job this node's job masters run, recording nothing more of them.
+    pub(crate) fn abandon_all(&self) {
+        let map = self.0.lock().expect("running jobs");
+        for (id, tx) in map.iter() {
+            tracing::warn!(
+                "job {id}: this node is no longer the master; stopping its job master here"
+            );
+            let _ = tx.send(Stop::Abandon);
+        }
+    }
+
     fn stop(&self, id: JobId, how: Stop) -> bool {
         let map = self.0.lock().expect("running jobs");
         match map.get(&id) {
@@ -181,29 +198,41 @@ impl Service {
         Err(last)
     }
 
-    /// On the master: plans, records and starts a job; returns its id, name and the
-    /// planner's warnings.
+    /// On the master: plans, records and starts a job; returns its id, name, the planner's
+    /// warnings and when it was recorded.
     pub(crate) async fn submit_here(
         &self,
         s: Submission,
-    ) -> Result<(JobId, String, Vec<String>), PlanError> {
+    ) -> Result<(JobId, String, Vec<String>, u64), PlanError> {
         let Some(host) = self.jobs.clone() else {
             return Err(PlanError::Other(format!(
                 "node {} runs no jobs",
                 self.identity.address
             )));
         };
+        if s.resume && s.job_id.is_none() {
+            return Err(PlanError::Other("a resume needs the job's id".into()));
+        }
         let id = s.job_id.unwrap_or_else(JobId::generate);
-        if self.sm.map().jobs.contains_key(&id) {
-            return Err(PlanError::Other(format!(
-                "job id {id} is taken: a job with this id was submitted already"
-            )));
+        let known = self.sm.map().jobs.get(&id).map(|r| r.status);
+        match known {
+            Some(status) if !s.resume => {
+                return Err(PlanError::Other(format!(
+                    "job id {id} is taken: a job with this id was submitted already ({status})"
+                )));
+            }
+            Some(status) if !status.is_end() => {
+                return Err(PlanError::Other(format!(
+                    "job {id} is {status}; a running job cannot be resumed"
+                )));
+            }
+            _ => {}
         }
         let plan = host.plan(&s, id).await?;
         let name = plan.job_name.clone();
         let warnings = plan.warnings.clone();
         let now = now_ms();
-        let record = JobRecord {
+        let record = Box::new(JobRecord {
             plan: plan.clone(),
             file: s.file.clone(),
             status: JobStatus::Created,
@@ -213,37 +242,67 @@ impl Service {
             finished_ms: None,
             error: None,
             master: self.identity.id,
+        });
+        let cmd = if s.resume {
+            Command::ResubmitJob(record)
+        } else {
+            Command::SubmitJob(record)
         };
-        match self.write(Command::SubmitJob(Box::new(record))).await {
+        match self.write(cmd).await {
             Ok(Applied::Rejected(why)) => return Err(PlanError::Other(why)),
             Ok(_) => {}
             Err(e) => return Err(PlanError::Other(format!("the job was not recorded: {e}"))),
         }
-        tracing::info!("job {id} ({name}) submitted from {}", s.file);
+        tracing::info!(
+            "job {id} ({name}) {} from {}",
+            if s.resume { "resumed" } else { "submitted" },
+            s.file
+        );
+        self.start_job(host, plan, s.resume);
+        Ok((id, name, warnings, now))
+    }
+
+    /// Runs a recorded job under this node's job master: schedules it, runs it, and writes
+    /// each state change and its end.
+    fn start_job(&self, host: Arc<dyn JobHost>, plan: JobPlan, resume: bool) {
+        let id = plan.job_id;
         let (stop, stopped) = watch::channel(Stop::Run);
-        self.running
-            .0
-            .lock()
-            .expect("running jobs")
-            .insert(id, stop);
+        {
+            let mut running = self.running.0.lock().expect("running jobs");
+            if running.contains_key(&id) {
+                return;
+            }
+            running.insert(id, stop);
+        }
         let svc = self.clone();
+        let me = self.identity.id;
         tokio::spawn(async move {
             let (tx, mut rx) = mpsc::unbounded_channel();
+            let abandoned = {
+                let s = stopped.clone();
+                move || *s.borrow() == Stop::Abandon
+            };
             let writer = {
                 let svc = svc.clone();
+                let abandoned = abandoned.clone();
                 tokio::spawn(async move {
                     while let Some(u) = rx.recv().await {
+                        if abandoned() {
+                            continue;
+                        }
                         let cmd = match u {
                             Update::Job(status) => Command::JobStatus {
                                 job: id,
                                 status,
                                 at_ms: now_ms(),
                                 error: None,
+                                by: Some(me),
                             },
                             Update::Pipeline(pipeline, status) => Command::PipelineStatus {
                                 job: id,
                                 pipeline,
                                 status,
+                                by: Some(me),
                             },
                         };
                         if let Err(e) = svc.write_retrying(cmd).await {
@@ -267,7 +326,7 @@ impl Service {
                             .collect::<Vec<_>>()
                             .join(", ")
                     );
-                    host.run(plan, placement, stopped, tx).await
+                    host.run(plan, resume, placement, stopped, tx).await
                 }
                 Err(ended) => {
                     drop(tx);
@@ -275,11 +334,17 @@ impl Service {
                 }
             };
             let _ = writer.await;
+            svc.running.0.lock().expect("running jobs").remove(&id);
+            if abandoned() {
+                tracing::info!("job {id}: left to the new master");
+                return;
+            }
             let cmd = Command::JobStatus {
                 job: id,
                 status: ended.status,
                 at_ms: now_ms(),
                 error: ended.error.clone(),
+                by: Some(me),
             };
             if let Err(e) = svc.write_retrying(cmd).await {
                 tracing::error!("job {id}: its end ({}) was not recorded: {e}", ended.status);
@@ -288,9 +353,57 @@ impl Service {
                 Some(e) => tracing::info!("job {id} ended {}: {e}", ended.status),
                 None => tracing::info!("job {id} ended {}", ended.status),
             }
-            svc.running.0.lock().expect("running jobs").remove(&id);
         });
-        Ok((id, name, warnings))
+    }
+
+    /// A new master takes over every job the map has not seen end: each resumes from its
+    /// latest checkpoint under this node's job master (its old master is gone, and with it
+    /// every task it ran: a worker stops a task whose master went away).
+    pub(crate) async fn take_over_jobs(&self) {
+        let Some(host) = self.jobs.clone() else {
+            return;
+        };
+        let map = self.sm.map();
+        for r in map.jobs.values().filter(|r| !r.status.is_end()) {
+            let id = r.id();
+            if self
+                .running
+                .0
+                .lock()
+                .expect("running jobs")
+                .contains_key(&id)
+            {
+                continue;
+            }
+            tracing::info!(
+                "taking over job {id} ({}, {}) from its latest checkpoint",
+                r.plan.job_name,
+                r.status
+            );
+            if let Err(e) = self
+                .write_retrying(Command::JobMaster {
+                    job: id,
+                    node: self.identity.id,
+                })
+                .await
+            {
+                tracing::warn!("job {id}: could not record its new master: {e}");
+                continue;
+            }
+            self.start_job(host.clone(), r.plan.clone(), true);
+        }
+    }
+
+    /// On the master: asks a running job for a savepoint, after which it stops
+    /// (`SAVEPOINT_DONE`) and can be resumed.
+    pub(crate) fn savepoint_here(&self, id: JobId) -> Result<(), String> {
+        if self.running.stop(id, Stop::Savepoint) {
+            tracing::info!("job {id}: savepoint requested");
+            return Ok(());
+        }
+        Err(format!(
+            "The job with id '{id}' not running, save point failed"
+        ))
     }
 
     /// Places every task of `plan` on a live node that runs tasks and has a free slot, and
@@ -352,7 +465,11 @@ impl Service {
                     .await
                     .is_some_and(|r| r.accepted);
             if alive {
-                nodes.push((node, rec.address.clone(), map.slots_free(node)));
+                nodes.push((
+                    node,
+                    rec.address.clone(),
+                    map.slots_free_for(node, plan.job_id),
+                ));
             }
         }
         nodes.sort_by_key(|(n, _, _)| (*n != self.identity.id, *n));
@@ -431,6 +548,7 @@ impl Service {
             status: JobStatus::Canceled,
             at_ms: now_ms(),
             error: Some("cancelled by the user".into()),
+            by: None,
         })
         .await
         .map(|_| ())

@@ -104,18 +104,27 @@ pub enum Command {
     MasterEpoch(MasterEpoch),
     /// A new job; refused when its id is taken.
     SubmitJob(Box<JobRecord>),
-    /// A job entered `status`; once it has ended, nothing changes it.
+    /// A job run again under its id (a resume): refused while the job with that id runs; an
+    /// ended one is replaced, its history kept in front of the new one's.
+    ResubmitJob(Box<JobRecord>),
+    /// Another node's job master runs the job now (a new master took it over).
+    JobMaster { job: JobId, node: u64 },
+    /// A job entered `status`; once it has ended, nothing changes it. `by`: the job master
+    /// that says so (refused when another runs the job now), or `None` for the master's own
+    /// decision about a job no job master runs.
     JobStatus {
         job: JobId,
         status: JobStatus,
         at_ms: u64,
         error: Option<String>,
+        by: Option<u64>,
     },
-    /// A pipeline of a running job entered `status`.
+    /// A pipeline of a running job entered `status` (`by` as for [`Command::JobStatus`]).
     PipelineStatus {
         job: JobId,
         pipeline: u32,
         status: PipelineStatus,
+        by: Option<u64>,
     },
     /// Forgets the jobs that ended before `before_ms` (`history-job-expire-minutes`).
     ExpireJobs { before_ms: u64 },
@@ -152,6 +161,17 @@ impl JobStateMap {
     /// Slots in use on `node`.
     pub fn slots_used(&self, node: u64) -> u32 {
         self.slots.values().filter_map(|on| on.get(&node)).sum()
+    }
+
+    /// Free slots on `node` for `job`, counting the slots it holds already as free.
+    pub fn slots_free_for(&self, node: u64, job: JobId) -> Option<u32> {
+        let held = self
+            .slots
+            .get(&job)
+            .and_then(|on| on.get(&node))
+            .copied()
+            .unwrap_or(0);
+        self.slots_free(node).map(|f| f + held)
     }
 
     /// Free slots on `node`: `None` for no limit (dynamic slots), `Some(0)` for an unknown node.
@@ -191,15 +211,45 @@ impl JobStateMap {
                 self.jobs.insert(id, *job);
                 Applied::Done
             }
+            Command::ResubmitJob(mut job) => {
+                let id = job.id();
+                if let Some(old) = self.jobs.get(&id) {
+                    if !old.status.is_end() {
+                        return Applied::Rejected(format!(
+                            "job {id} is {}; a running job cannot be resumed",
+                            old.status
+                        ));
+                    }
+                    let mut history = old.history.clone();
+                    history.append(&mut job.history);
+                    job.history = history;
+                }
+                self.jobs.insert(id, *job);
+                Applied::Done
+            }
+            Command::JobMaster { job, node } => match self.jobs.get_mut(&job) {
+                Some(r) if r.master != node && !r.status.is_end() => {
+                    r.master = node;
+                    Applied::Done
+                }
+                _ => Applied::Stale,
+            },
             Command::JobStatus {
                 job,
                 status,
                 at_ms,
                 error,
+                by,
             } => {
                 let Some(r) = self.jobs.get_mut(&job) else {
                     return Applied::Stale;
                 };
+                if by.is_some_and(|n| n != r.master) {
+                    return Applied::Rejected(format!(
+                        "node {} is not job {job}'s job master any more",
+                        by.unwrap_or_default()
+                    ));
+                }
                 if r.status.is_end() {
                     // The end's reason may follow the end itself (it is known last).
                     if r.status == status && r.error.is_none() && error.is_some() {
@@ -228,7 +278,12 @@ impl JobStateMap {
                 job,
                 pipeline,
                 status,
+                by,
             } => match self.jobs.get_mut(&job) {
+                Some(r) if by.is_some_and(|n| n != r.master) => Applied::Rejected(format!(
+                    "node {} is not job {job}'s job master any more",
+                    by.unwrap_or_default()
+                )),
                 Some(r) if !r.status.is_end() && r.pipelines.get(&pipeline) != Some(&status) => {
                     r.pipelines.insert(pipeline, status);
                     Applied::Done
@@ -351,8 +406,27 @@ mod tests {
             status,
             at_ms,
             error: error.map(String::from),
+            by: Some(1),
         };
         assert_eq!(m.apply(st(JobStatus::Running, 2, None)), Applied::Done);
+        // A job master that lost the job (another took it over) changes nothing.
+        assert_eq!(
+            m.apply(Command::JobMaster {
+                job: JobId::from(7),
+                node: 2
+            }),
+            Applied::Done
+        );
+        assert!(
+            matches!(m.apply(st(JobStatus::Failed, 3, Some("zombie"))), Applied::Rejected(r) if r.contains("not job 7's job master"))
+        );
+        assert_eq!(
+            m.apply(Command::JobMaster {
+                job: JobId::from(7),
+                node: 1
+            }),
+            Applied::Done
+        );
         assert_eq!(m.apply(st(JobStatus::Running, 3, None)), Applied::Stale);
         assert_eq!(m.apply(st(JobStatus::Failed, 4, None)), Applied::Done);
         assert_eq!(
@@ -417,6 +491,7 @@ mod tests {
             status: JobStatus::Finished,
             at_ms: 9,
             error: None,
+            by: None,
         });
         assert_eq!((m.slots_used(1), m.slots_used(2)), (1, 1));
         assert_eq!(

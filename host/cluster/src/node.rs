@@ -322,13 +322,17 @@ impl ClusterNode {
                             // Written here, never forwarded: a node that restarts sees its
                             // own old leadership in its metrics until it hears the cluster.
                             let raft = service.raft.clone();
+                            let svc = service.clone();
                             tokio::spawn(async move {
                                 let write = raft.client_write(Command::MasterEpoch(epoch));
                                 match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-                                    Ok(Ok(_)) => tracing::info!(
-                                        "this node is the master (term {})",
-                                        epoch.term
-                                    ),
+                                    Ok(Ok(_)) => {
+                                        tracing::info!(
+                                            "this node is the master (term {})",
+                                            epoch.term
+                                        );
+                                        svc.take_over_jobs().await;
+                                    }
                                     Ok(Err(e)) => {
                                         tracing::info!("not the master in term {}: {e}", epoch.term)
                                     }
@@ -340,11 +344,17 @@ impl ClusterNode {
                                 }
                             });
                         }
-                        Some(l) => tracing::info!(
-                            "master is node {l} ({}), term {}",
-                            service.identity.members.get(&l).map_or("?", |s| s.as_str()),
-                            m.current_term
-                        ),
+                        Some(l) => {
+                            tracing::info!(
+                                "master is node {l} ({}), term {}",
+                                service.identity.members.get(&l).map_or("?", |s| s.as_str()),
+                                m.current_term
+                            );
+                            // Another master acts now: this node's job masters must not.
+                            if l != me {
+                                service.running.abandon_all();
+                            }
+                        }
                         None => tracing::info!("no master (term {})", m.current_term),
                     }
                 }

@@ -301,14 +301,16 @@ impl proto::cluster_server::Cluster for Service {
             config: r.config,
             job_id: (r.job_id != 0).then(|| st_plan::JobId::from(r.job_id)),
             job_name: (!r.job_name.is_empty()).then_some(r.job_name),
+            resume: r.resume,
         };
         Ok(Response::new(match self.submit_here(submission).await {
-            Ok((id, name, warnings)) => proto::SubmitReply {
+            Ok((id, name, warnings, submit_ms)) => proto::SubmitReply {
                 job_id: id.get(),
                 job_name: name,
                 error: String::new(),
                 config_error: false,
                 warnings,
+                submit_ms,
             },
             Err(e) => {
                 let (error, config_error) = match e {
@@ -321,6 +323,7 @@ impl proto::cluster_server::Cluster for Service {
                     error,
                     config_error,
                     warnings: Vec::new(),
+                    submit_ms: 0,
                 }
             }
         }))
@@ -380,25 +383,31 @@ impl proto::cluster_server::Cluster for Service {
         }))
     }
 
-    async fn cancel(
+    async fn stop(
         &self,
-        request: Request<proto::CancelRequest>,
-    ) -> Result<Response<proto::CancelReply>, Status> {
+        request: Request<proto::StopRequest>,
+    ) -> Result<Response<proto::StopReply>, Status> {
         let r = request.into_inner();
-        self.check_cluster(&r.cluster_name, "a cancel")
+        self.check_cluster(&r.cluster_name, "a stop")
             .map_err(Status::permission_denied)?;
         if let Some(master) = self.master_address()? {
             let mut req = Request::new(r);
             req.set_timeout(Duration::from_secs(30));
-            return self.master_client(&master)?.cancel(req).await;
+            return self.master_client(&master)?.stop(req).await;
         }
         let mut errors = Vec::new();
         for id in r.job_ids {
-            if let Err(e) = self.cancel_here(st_plan::JobId::from(id)).await {
+            let id = st_plan::JobId::from(id);
+            let res = if r.savepoint {
+                self.savepoint_here(id)
+            } else {
+                self.cancel_here(id).await
+            };
+            if let Err(e) = res {
                 errors.push(e);
             }
         }
-        Ok(Response::new(proto::CancelReply { errors }))
+        Ok(Response::new(proto::StopReply { errors }))
     }
 
     async fn nodes(

@@ -248,13 +248,15 @@ impl Engine {
     }
 
     /// Runs a prepared job whose tasks `place` starts (a cluster's launcher, placing them on
-    /// its nodes), rather than in this process. The job master stays here.
+    /// its nodes), rather than in this process; from its latest checkpoint or savepoint with
+    /// `resume`. The job master stays here.
     pub async fn run_placed(
         &self,
         job: PreparedJob,
+        resume: bool,
         place: impl FnOnce(&Arc<PreparedJob>) -> Arc<dyn TaskLauncher> + Send,
     ) -> Result<JobReport, JobError> {
-        self.run_job(job, false, Some(Box::new(place))).await
+        self.run_job(job, resume, Some(Box::new(place))).await
     }
 
     async fn run_job(

@@ -168,6 +168,7 @@ impl JobHost for EngineHost {
     async fn run(
         &self,
         plan: JobPlan,
+        resume: bool,
         placement: Placement,
         mut stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
@@ -215,7 +216,7 @@ impl JobHost for EngineHost {
         let watch_stop = tokio::spawn(async move {
             while stop.changed().await.is_ok() {
                 match *stop.borrow() {
-                    Stop::Cancel => cancel.cancel(),
+                    Stop::Cancel | Stop::Abandon => cancel.cancel(),
                     Stop::Savepoint => savepoint.cancel(),
                     Stop::Run => {}
                 }
@@ -224,7 +225,7 @@ impl JobHost for EngineHost {
         let runtime = self.engine.runtime().clone();
         let result = self
             .engine
-            .run_placed(prepared, move |job| {
+            .run_placed(prepared, resume, move |job| {
                 Arc::new(ClusterLauncher {
                     local: LocalLauncher::new(runtime, job.clone()),
                     placement,
@@ -248,6 +249,11 @@ impl JobHost for EngineHost {
             },
             Err(JobError::Savepointed { .. }) => Ended {
                 status: JobStatus::SavepointDone,
+                error: None,
+            },
+            // A resume of a job whose end was written to its checkpoints but not to the map.
+            Err(JobError::AlreadyFinished { .. }) => Ended {
+                status: JobStatus::Finished,
                 error: None,
             },
             Err(JobError::Failed { failure, .. }) if failure.is_cancel() => Ended {

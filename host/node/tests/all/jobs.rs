@@ -519,3 +519,156 @@ fn under_wait_a_job_stays_pending_until_slots_free_up_and_a_pending_job_can_be_c
     wait_status(&c, &other, &ids[1], "CANCELED");
     wait_slots(&c, &other, 0);
 }
+
+/// Waits until `dir` holds `rows` committed rows, then checks no more arrive.
+fn wait_rows(c: &Cluster, dir: &Path, rows: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while committed_rows(dir) < rows {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {rows} rows committed\n{}",
+            committed_rows(dir),
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        committed_rows(dir),
+        rows,
+        "every row once, and no more later"
+    );
+}
+
+#[test]
+fn a_savepoint_stops_a_job_and_a_resume_finishes_it_with_every_row_once() {
+    let (c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    // 4 readers, 40 splits of 5 rows each, one split every 100 ms: about 4 s of reading.
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 200, 4, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", "split.num = 40");
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(&other, &["submit", &job, "--async"]);
+    let id = text(&out).0.trim().to_string();
+    wait_status(&c, &other, &id, "RUNNING");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = st_at(&other, &["savepoint", &id]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    assert!(stderr.contains("stopped at a savepoint"), "{stderr}");
+    assert_eq!(status_json(&other, &id)["jobStatus"], "SAVEPOINT_DONE");
+    let partial = committed_rows(&out_dir);
+    assert!(
+        partial < 800,
+        "the savepoint came before the end: {partial} rows"
+    );
+
+    // Resuming a job that is not stopped is refused; this one resumes and finishes.
+    let out = st_at(&other, &["resume", &id, &job]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    assert!(stderr.contains("end with state FINISHED"), "{stderr}");
+    assert_eq!(
+        committed_rows(&out_dir),
+        200 * 4,
+        "every row once across both runs"
+    );
+    let v = status_json(&other, &id);
+    let states: Vec<&str> = v["stateHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"SAVEPOINT_DONE") && states.ends_with(&["FINISHED"]),
+        "{v}"
+    );
+
+    // A savepoint of a job that does not run is SeaTunnel's error.
+    let out = st_at(&other, &["savepoint", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains(&format!(
+            "The job with id '{id}' not running, save point failed"
+        )),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn kill_9_of_every_node_mid_stream_and_a_restart_resume_the_job_under_its_id_with_every_row_once() {
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    // 2 readers × 300 rows in 60 splits, one split every 100 ms: about 3 s of reading each.
+    let job = file_job(c.dir.path(), &out_dir, "STREAMING", 300, 2, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", "split.num = 60");
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(&other, &["submit", &job, "--async"]);
+    let id = text(&out).0.trim().to_string();
+    wait_status(&c, &other, &id, "RUNNING");
+    // Let a checkpoint or two commit, then every node dies at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while committed_rows(&out_dir) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing committed\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for n in &mut c.nodes {
+        n.kill();
+    }
+    let at_kill = committed_rows(&out_dir);
+    assert!(at_kill < 600, "killed before the end: {at_kill}");
+    for n in &mut c.nodes {
+        n.start(&[]);
+    }
+    // The new master takes the job over by itself: RUNNING again, same id, every row once.
+    wait_rows(&c, &out_dir, 300 * 2);
+    let v = wait_status(&c, &c.nodes[0].address(), &id, "RUNNING");
+    assert!(
+        c.logs().contains(&format!("taking over job {id}")),
+        "{}",
+        c.logs()
+    );
+    assert_eq!(v["jobId"].to_string(), id);
+    assert!(
+        st_at(&c.nodes[0].address(), &["cancel", &id])
+            .status
+            .success()
+    );
+    wait_status(&c, &c.nodes[0].address(), &id, "CANCELED");
+}
+
+#[test]
+fn kill_9_of_the_master_mid_job_hands_the_job_to_the_new_master_which_finishes_it() {
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 300, 2, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", "split.num = 60");
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(&other, &["submit", &job, "--async"]);
+    let id = text(&out).0.trim().to_string();
+    wait_status(&c, &other, &id, "RUNNING");
+    std::thread::sleep(Duration::from_millis(1500));
+    let master = alive_and_master(&nodes(&other).unwrap()).1.unwrap();
+    let victim = c.nodes.iter().position(|n| n.address() == master).unwrap();
+    c.nodes[victim].kill();
+    let survivor = c
+        .nodes
+        .iter()
+        .map(Node::address)
+        .find(|a| *a != master)
+        .unwrap();
+    let v = wait_status(&c, &survivor, &id, "FINISHED");
+    assert_eq!(committed_rows(&out_dir), 300 * 2, "every row once: {v}");
+}

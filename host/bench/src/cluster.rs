@@ -1,0 +1,264 @@
+//! The cluster against local mode, on this machine: a 3-node cluster of release `st-node`
+//! processes (the binaries next to this one) on loopback ports. Measures the idle cost of a
+//! node (CPU share of one core, RSS), submit → RUNNING for a cached job, and FakeSource →
+//! Blackhole at parallelism 6 spread over the 3 nodes against the same job in `st run`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use st_proto::cluster_client::ClusterClient;
+use tonic::transport::Channel;
+
+const CLUSTER: &str = "bench";
+
+struct Node {
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.join(name);
+    p.exists().then_some(p)
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let l: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    l.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// CPU seconds (user + system) a process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after the command: state is 0, utime 11, stime 12; 100 ticks per second.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn job(
+    dir: &Path,
+    name: &str,
+    mode: &str,
+    parallelism: u32,
+    rows: u64,
+    interval_ms: u64,
+) -> String {
+    let text = format!(
+        "env {{\n  job.mode = \"{mode}\"\n  parallelism = {parallelism}\n}}\nsource {{\n  FakeSource {{\n    row.num = {rows}\n    split.read-interval = {interval_ms}\n    schema = {{ fields {{ id = bigint, name = string, score = double }} }}\n  }}\n}}\nsink {{\n  Blackhole {{}}\n}}\n"
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, &text).expect("job file");
+    text
+}
+
+async fn client(addr: &str) -> ClusterClient<Channel> {
+    st_proto::client(addr, Duration::from_secs(2)).expect("client")
+}
+
+async fn status(c: &mut ClusterClient<Channel>, id: u64) -> String {
+    let r = c
+        .job(st_proto::JobRequest { job_id: id })
+        .await
+        .expect("job")
+        .into_inner();
+    let v: serde_json::Value = serde_json::from_slice(&r.record).unwrap_or_default();
+    v["status"].as_str().unwrap_or_default().to_string()
+}
+
+async fn submit(c: &mut ClusterClient<Channel>, config: &str) -> u64 {
+    let r = c
+        .submit(st_proto::SubmitRequest {
+            cluster_name: CLUSTER.into(),
+            file: "bench.conf".into(),
+            config: config.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("submit")
+        .into_inner();
+    assert!(r.error.is_empty(), "submit: {}", r.error);
+    r.job_id
+}
+
+async fn wait_for(c: &mut ClusterClient<Channel>, id: u64, want: &str) {
+    loop {
+        let s = status(c, id).await;
+        if s == want {
+            return;
+        }
+        assert!(
+            !matches!(s.as_str(), "FAILED" | "CANCELED" | "FINISHED") || s == want,
+            "job {id} ended {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+pub fn run(tokio: &tokio::runtime::Runtime, rows: u64) {
+    let (Some(node_bin), Some(st_bin)) = (binary("st-node"), binary("st")) else {
+        println!(
+            "cluster: skipped (build them first: `cargo build --release -p st-node -p st-cli`)"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("strait-bench-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let ports = free_ports(3);
+    let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let cache = dir.join("components");
+    let mut nodes = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let home = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(home.join("conf")).expect("conf");
+        let list: String = members
+            .iter()
+            .map(|m| format!("          - {m}\n"))
+            .collect();
+        std::fs::write(
+            home.join("conf/hazelcast.yaml"),
+            format!("hazelcast:\n  cluster-name: {CLUSTER}\n  network:\n    join:\n      tcp-ip:\n        member-list:\n{list}    port:\n      auto-increment: false\n      port: {port}\n"),
+        )
+        .expect("hazelcast.yaml");
+        std::fs::write(
+            home.join("conf/st.yaml"),
+            format!(
+                "seatunnel:\n  engine:\n    component-cache-dir: {}\n    checkpoint:\n      storage:\n        plugin-config:\n          namespace: {}\n",
+                cache.display(),
+                dir.join("checkpoints").display()
+            ),
+        )
+        .expect("st.yaml");
+        let child = Command::new(&node_bin)
+            .env("STRAIT_HOME", &home)
+            .env("ST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("st-node");
+        nodes.push(Node { child });
+    }
+    let first = members[0].clone();
+    tokio.block_on(async {
+        let mut c = client(&first).await;
+        let formed = Instant::now();
+        loop {
+            if let Ok(r) = c.nodes(st_proto::NodesRequest {}).await {
+                let r = r.into_inner();
+                if r.master != 0 && r.nodes.iter().all(|n| n.alive && n.role != "unregistered") {
+                    break;
+                }
+            }
+            assert!(formed.elapsed() < Duration::from_secs(30), "the cluster did not form");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!(
+            "cluster: 3 nodes formed in {:.0} ms",
+            formed.elapsed().as_secs_f64() * 1000.0
+        );
+
+        // Idle: no jobs, after the start-up has settled.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let pids: Vec<u32> = nodes.iter().map(|n| n.child.id()).collect();
+        let before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
+        let window = Duration::from_secs(10);
+        tokio::time::sleep(window).await;
+        let shares: Vec<f64> = pids
+            .iter()
+            .zip(&before)
+            .map(|(&p, b)| (cpu_seconds(p) - b) / window.as_secs_f64() * 100.0)
+            .collect();
+        let rss: Vec<f64> = pids.iter().map(|&p| rss_mib(p)).collect();
+        println!(
+            "cluster idle, per node over {} s: CPU {} % of one core (target < 2 %), RSS {} MiB (target < 60 MiB)",
+            window.as_secs(),
+            shares.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" / "),
+            rss.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(" / ")
+        );
+
+        // Submit → RUNNING of a cached job (the first run compiles its components).
+        let streaming = job(&dir, "stream.conf", "STREAMING", 1, 1_000_000, 1000);
+        let mut times = Vec::new();
+        for i in 0..11 {
+            let t = Instant::now();
+            let id = submit(&mut c, &streaming).await;
+            wait_for(&mut c, id, "RUNNING").await;
+            if i > 0 {
+                times.push(t.elapsed());
+            }
+            c.stop(st_proto::StopRequest {
+                cluster_name: CLUSTER.into(),
+                job_ids: vec![id],
+                savepoint: false,
+            })
+            .await
+            .expect("stop");
+            wait_for(&mut c, id, "CANCELED").await;
+        }
+        println!(
+            "cluster submit -> RUNNING, cached job, 3 nodes: {:.1} ms median of {} (target < 200 ms)",
+            median(times.clone()).as_secs_f64() * 1000.0,
+            times.len()
+        );
+
+        // Throughput: FakeSource -> Blackhole at parallelism 6, over the cluster and locally.
+        let per_reader = (rows / 6).max(1);
+        let batch = job(&dir, "batch.conf", "BATCH", 6, per_reader, 0);
+        let total = per_reader * 6;
+        let mut cluster_s = Vec::new();
+        let mut local_s = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let id = submit(&mut c, &batch).await;
+            wait_for(&mut c, id, "FINISHED").await;
+            cluster_s.push(t.elapsed());
+            let t = Instant::now();
+            let out = Command::new(&st_bin)
+                .arg("--st-config")
+                .arg(dir.join("node0/conf/st.yaml"))
+                .arg("run")
+                .arg(dir.join("batch.conf"))
+                .output()
+                .expect("st run");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            local_s.push(t.elapsed());
+        }
+        let (cl, lo) = (median(cluster_s).as_secs_f64(), median(local_s).as_secs_f64());
+        let rate = |s: f64| total as f64 / s / 1e6;
+        println!(
+            "FakeSource -> Blackhole, parallelism 6, {total} rows: cluster (3 nodes) {:.1} M rows/s, local mode {:.1} M rows/s: cluster/local = {:.2} (target >= 0.90; medians of 3)",
+            rate(cl),
+            rate(lo),
+            lo / cl
+        );
+    });
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
