@@ -305,6 +305,9 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
                         eprintln!("error: {e}");
                     }
                     let ok = matches!(status.as_str(), "FINISHED" | "SAVEPOINT_DONE");
+                    if ok && let Ok(Some(report)) = job_report(target, id).await {
+                        println!("{}", crate::report::statistics(&report));
+                    }
                     if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
                         return Ok(ExitCode::from(130));
                     }
@@ -569,4 +572,81 @@ pub async fn stop(target: &Target, ids: &[u64], savepoint: bool) -> anyhow::Resu
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The job's report from its job master: its totals so far, or its final ones.
+async fn job_report(target: &Target, id: u64) -> anyhow::Result<Option<st_engine::JobReport>> {
+    let reply = first(target, |mut c| async move {
+        let mut req = tonic::Request::new(st_proto::JobRequest { job_id: id });
+        req.set_timeout(Duration::from_secs(5));
+        c.metrics(req).await
+    })
+    .await?;
+    if !reply.found {
+        return Ok(None);
+    }
+    Ok(Some(
+        serde_json::from_slice(&reply.report).context("the job's report")?,
+    ))
+}
+
+/// `st metrics ID`: the job's metrics as SeaTunnel's `--metrics` prints them: each metric
+/// name (and `name#table`) to a list of measurements.
+pub async fn metrics(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
+    let report = match job_report(target, id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!(
+                "error: no metrics for job {id} (unknown, not started yet, or its job master has restarted since it ended)"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let secs = report.duration.as_secs_f64();
+    let qps = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let measure = |v: serde_json::Value, table: Option<&str>| {
+        let mut tags = serde_json::json!({ "jobId": id.to_string() });
+        if let Some(t) = table {
+            tags["tableName"] = t.into();
+        }
+        serde_json::json!([{ "tags": tags, "value": v }])
+    };
+    let mut doc = serde_json::Map::new();
+    let (read, written) = (report.total_read(), report.total_written());
+    doc.insert("SourceReceivedCount".into(), measure(read.into(), None));
+    doc.insert(
+        "SourceReceivedBytes".into(),
+        measure(report.bytes_read.into(), None),
+    );
+    doc.insert("SourceReceivedQPS".into(), measure(qps(read).into(), None));
+    doc.insert("SinkWriteCount".into(), measure(written.into(), None));
+    doc.insert(
+        "SinkWriteBytes".into(),
+        measure(report.bytes_written.into(), None),
+    );
+    doc.insert("SinkWriteQPS".into(), measure(qps(written).into(), None));
+    for (t, n) in &report.rows_read {
+        doc.insert(
+            format!("SourceReceivedCount#{t}"),
+            measure((*n).into(), Some(t)),
+        );
+        doc.insert(
+            format!("SourceReceivedQPS#{t}"),
+            measure(qps(*n).into(), Some(t)),
+        );
+    }
+    for (t, n) in &report.rows_written {
+        doc.insert(format!("SinkWriteCount#{t}"), measure((*n).into(), Some(t)));
+        doc.insert(
+            format!("SinkWriteQPS#{t}"),
+            measure(qps(*n).into(), Some(t)),
+        );
+    }
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).context("encoding")?;
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -175,6 +175,14 @@ enum Cmd {
         #[command(flatten)]
         target: cluster::Target,
     },
+    /// A job's metrics as JSON (SeaTunnel's `--metrics`): rows, bytes and rows/s read and
+    /// written, in total and per table.
+    Metrics {
+        #[arg(value_name = "JOB_ID")]
+        job_id: JobId,
+        #[command(flatten)]
+        target: cluster::Target,
+    },
     /// Stop jobs on the cluster at a savepoint, to resume later (SeaTunnel's `-s`).
     Savepoint {
         #[arg(value_name = "JOB_ID", required = true)]
@@ -322,6 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::List { target, json } => cluster::list(&target, json).await,
         Cmd::Status { job_id, target } => cluster::status(&target, job_id.get()).await,
+        Cmd::Metrics { job_id, target } => cluster::metrics(&target, job_id.get()).await,
         Cmd::Cancel { job_ids, target } => {
             let ids: Vec<u64> = job_ids.iter().map(|j| j.get()).collect();
             cluster::stop(&target, &ids, false).await

@@ -49,11 +49,14 @@ pub enum Stop {
     Abandon,
 }
 
-/// A state change of a running job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A state change of a running job, or its totals so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     Job(JobStatus),
     Pipeline(u32, PipelineStatus),
+    /// The job's report so far (the engine's, JSON): kept in the job master's memory, never
+    /// written to the map.
+    Metrics(Vec<u8>),
 }
 
 /// How a job ended.
@@ -61,6 +64,37 @@ pub enum Update {
 pub struct Ended {
     pub status: JobStatus,
     pub error: Option<String>,
+    /// Its final report (JSON), when it ran.
+    pub report: Option<Vec<u8>>,
+}
+
+impl Ended {
+    pub fn without_report(status: JobStatus, error: Option<String>) -> Ended {
+        Ended {
+            status,
+            error,
+            report: None,
+        }
+    }
+}
+
+/// The latest report of each job this node's job masters ran (hot metrics, in memory).
+#[derive(Clone, Default)]
+pub struct Reports(Arc<Mutex<HashMap<JobId, Vec<u8>>>>);
+
+impl Reports {
+    pub(crate) fn get(&self, id: JobId) -> Option<Vec<u8>> {
+        self.0.lock().expect("reports").get(&id).cloned()
+    }
+
+    fn put(&self, id: JobId, report: Vec<u8>) {
+        self.0.lock().expect("reports").insert(id, report);
+    }
+
+    /// Forgets the reports of jobs the map no longer holds.
+    fn retain(&self, keep: impl Fn(&JobId) -> bool) {
+        self.0.lock().expect("reports").retain(|id, _| keep(id));
+    }
 }
 
 /// A node a task runs on.
@@ -291,6 +325,10 @@ impl Service {
                             continue;
                         }
                         let cmd = match u {
+                            Update::Metrics(report) => {
+                                svc.reports.put(id, report);
+                                continue;
+                            }
                             Update::Job(status) => Command::JobStatus {
                                 job: id,
                                 status,
@@ -334,6 +372,9 @@ impl Service {
                 }
             };
             let _ = writer.await;
+            if let Some(r) = &ended.report {
+                svc.reports.put(id, r.clone());
+            }
             svc.running.0.lock().expect("running jobs").remove(&id);
             if abandoned() {
                 tracing::info!("job {id}: left to the new master");
@@ -421,10 +462,10 @@ impl Service {
         let mut pending = false;
         loop {
             if *stop.borrow() == Stop::Cancel {
-                return Err(Ended {
-                    status: JobStatus::Canceled,
-                    error: Some("cancelled while waiting for slots".into()),
-                });
+                return Err(Ended::without_report(
+                    JobStatus::Canceled,
+                    Some("cancelled while waiting for slots".into()),
+                ));
             }
             let why = match self.place(plan, &tasks).await {
                 Ok(placement) => {
@@ -438,10 +479,10 @@ impl Service {
                 Err(why) => why,
             };
             if !self.wait_for_slots {
-                return Err(Ended {
-                    status: JobStatus::Failed,
-                    error: Some(format!("NoEnoughResourceException: {why}")),
-                });
+                return Err(Ended::without_report(
+                    JobStatus::Failed,
+                    Some(format!("NoEnoughResourceException: {why}")),
+                ));
             }
             if !pending {
                 pending = true;
@@ -456,8 +497,11 @@ impl Service {
     async fn place(&self, plan: &JobPlan, tasks: &[(u32, TaskRole)]) -> Result<Placement, String> {
         let map = self.sm.map();
         let mut nodes: Vec<(u64, String, Option<u32>)> = Vec::new();
+        let matches = |tags: &BTreeMap<String, String>| {
+            plan.tag_filter.iter().all(|(k, v)| tags.get(k) == Some(v))
+        };
         for (&node, rec) in &map.nodes {
-            if !rec.role.runs_tasks() {
+            if !rec.role.runs_tasks() || !matches(&rec.tags) {
                 continue;
             }
             let alive = node == self.identity.id
@@ -484,8 +528,18 @@ impl Service {
                     None => format!("{a}: no limit"),
                 })
                 .collect::<Vec<_>>();
+            let filter = if plan.tag_filter.is_empty() {
+                String::new()
+            } else {
+                let tags: Vec<String> = plan
+                    .tag_filter
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!(" with the tags {}", tags.join(", "))
+            };
             format!(
-                "job {} needs {} slots ({}), the live task nodes have {} ({})",
+                "job {} needs {} slots ({}), the live task nodes{filter} have {} ({})",
                 plan.job_id,
                 tasks.len(),
                 slot_needs(plan),
@@ -567,6 +621,7 @@ impl Service {
                 let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
                 let before_ms = now_ms().saturating_sub(keep_ms);
                 let map = svc.sm.map();
+                svc.reports.retain(|id| map.jobs.contains_key(id));
                 let due = map
                     .jobs
                     .values()

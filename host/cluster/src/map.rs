@@ -382,6 +382,7 @@ mod tests {
                 retry_times: 3,
                 retry_interval_ms: 3000,
                 warnings: Vec::new(),
+                tag_filter: BTreeMap::new(),
             },
             file: "j.conf".into(),
             status: JobStatus::Created,

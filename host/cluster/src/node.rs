@@ -178,6 +178,7 @@ impl ClusterNode {
             sm,
             jobs: opts.jobs.clone(),
             running: Default::default(),
+            reports: Default::default(),
             wait_for_slots: opts.wait_for_slots,
         };
         service.expire_history(opts.history_expire);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use openraft::error::{ClientWriteError, RaftError};
 use tonic::{Request, Response, Status};
 
-use crate::jobs::{JobHost, PlanError, Running, Submission};
+use crate::jobs::{JobHost, PlanError, Reports, Running, Submission};
 use crate::map::{Applied, Command};
 use crate::proto::{self, RaftKind};
 use crate::store::StateMachine;
@@ -40,6 +40,7 @@ pub struct Service {
     /// What plans and runs jobs here (none: this node runs no job master).
     pub jobs: Option<Arc<dyn JobHost>>,
     pub(crate) running: Running,
+    pub(crate) reports: Reports,
     /// `job-schedule-strategy: WAIT`: a job without enough slots waits (`REJECT`: fails).
     pub(crate) wait_for_slots: bool,
 }
@@ -381,6 +382,40 @@ impl proto::cluster_server::Cluster for Service {
                 master_address: String::new(),
             },
         }))
+    }
+
+    async fn metrics(
+        &self,
+        request: Request<proto::JobRequest>,
+    ) -> Result<Response<proto::MetricsReply>, Status> {
+        let r = request.into_inner();
+        let id = st_plan::JobId::from(r.job_id);
+        if let Some(report) = self.reports.get(id) {
+            return Ok(Response::new(proto::MetricsReply {
+                found: true,
+                report,
+            }));
+        }
+        // The job's job master holds them; another node asks it.
+        let master = self
+            .sm
+            .map()
+            .jobs
+            .get(&id)
+            .map(|rec| rec.master)
+            .filter(|&m| m != self.identity.id)
+            .and_then(|m| self.identity.members.get(&m).cloned());
+        match master {
+            Some(addr) => {
+                let mut req = Request::new(r);
+                req.set_timeout(Duration::from_secs(5));
+                self.master_client(&addr)?.metrics(req).await
+            }
+            None => Ok(Response::new(proto::MetricsReply {
+                found: false,
+                report: Vec::new(),
+            })),
+        }
     }
 
     async fn stop(

@@ -181,6 +181,8 @@ pub struct SandboxDefaults {
     /// The directories grants may name (a job's `sandbox` blocks and the paths plugins declare);
     /// anything outside them is refused with the option named.
     pub allowed_dirs: Vec<PathBuf>,
+    /// Whether a config file set `allowed-dirs` (a cluster node narrows the shipped default).
+    pub allowed_dirs_set: bool,
     /// The hosts grants may name (`*` for any, `host` for every port of it, `host:port`).
     pub allowed_hosts: Vec<String>,
 }
@@ -277,6 +279,7 @@ impl Default for EngineConfig {
                         pool_instances: 0,
                         recycle_at_percent: 0,
                         allowed_dirs: Vec::new(),
+                        allowed_dirs_set: false,
                         allowed_hosts: Vec::new(),
                     },
                     read_ahead: ReadAhead::default(),
@@ -316,6 +319,7 @@ impl Default for EngineConfig {
                     .overlay(DEFAULTS, Path::new("conf/st.yaml"))
                     .unwrap_or_else(|e| panic!("the shipped conf/st.yaml is invalid: {e}"));
                 c.source = "built-in defaults".into();
+                c.sandbox.allowed_dirs_set = false;
                 c
             })
             .clone()
@@ -426,6 +430,7 @@ impl EngineConfig {
             set(&mut sb.call_timeout_ms, s.call_timeout_ms);
             set(&mut sb.pool_instances, s.pool_instances);
             set(&mut sb.recycle_at_percent, s.recycle_at_percent);
+            sb.allowed_dirs_set |= s.allowed_dirs.is_some();
             set(
                 &mut sb.allowed_dirs,
                 s.allowed_dirs.map(|d| d.into_iter().map(resolve).collect()),
@@ -622,7 +627,13 @@ mod tests {
             EngineConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf/st.yaml"))
                 .unwrap();
         assert_eq!(on_disk.checkpoint, empty.checkpoint);
-        assert_eq!(on_disk.sandbox, empty.sandbox);
+        // The file on disk says allowed-dirs itself; the built-in layer does not count as saying it.
+        assert!(on_disk.sandbox.allowed_dirs_set && !empty.sandbox.allowed_dirs_set);
+        let on_disk_sandbox = SandboxDefaults {
+            allowed_dirs_set: false,
+            ..on_disk.sandbox.clone()
+        };
+        assert_eq!(on_disk_sandbox, empty.sandbox);
         assert_eq!(on_disk.checkpoint.interval, cp.interval.unwrap());
         let n = &empty.network;
         assert_eq!(

@@ -223,6 +223,11 @@ impl Engine {
         &self.runtime
     }
 
+    /// The directory checkpoints go to, when the checkpoint store is a local filesystem.
+    pub fn local_checkpoint_dir(&self) -> Option<&std::path::Path> {
+        self.checkpoints.store.as_ref()?.local_root.as_deref()
+    }
+
     /// Plans `job` and opens the plan on this node: every problem of the config is reported at
     /// once, as config errors with their lines.
     pub async fn prepare(&self, job: &JobConfig, job_id: JobId) -> Result<PreparedJob, JobError> {

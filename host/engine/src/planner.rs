@@ -448,6 +448,7 @@ impl Engine {
                 .unwrap_or(checkpoints.timeout_ms),
             retry_times: job.env.retry_times.unwrap_or(3),
             retry_interval_ms: job.env.retry_interval_seconds.unwrap_or(3) * 1000,
+            tag_filter: job.env.tag_filter.clone(),
             warnings,
         };
         Ok(Planned {

@@ -82,6 +82,23 @@ impl JobReport {
         self.read_ahead += m.read_ahead;
     }
 
+    /// A running job's report so far, from its pipelines' latest totals.
+    pub fn so_far<'a>(
+        job_id: &str,
+        job_name: &str,
+        started: SystemTime,
+        status: JobStatus,
+        pipelines: impl IntoIterator<Item = &'a TaskMetrics>,
+    ) -> JobReport {
+        let mut r = JobReport::new(job_id, job_name, started);
+        r.status = status;
+        r.duration = started.elapsed().unwrap_or_default();
+        for m in pipelines {
+            r.add(m);
+        }
+        r
+    }
+
     pub fn total_read(&self) -> u64 {
         self.rows_read.values().sum()
     }

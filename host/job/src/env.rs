@@ -36,6 +36,9 @@ pub struct Env {
     pub retry_interval_seconds: Option<u64>,
     /// `sandbox.max-memory-mb` and `sandbox.call-timeout-ms`: limits for every plugin of the job.
     pub sandbox: SandboxConfig,
+    /// `tag_filter`: on a cluster, the job's tasks run only on nodes whose tags
+    /// (`member-attributes`) have every one of these values.
+    pub tag_filter: std::collections::BTreeMap<String, String>,
     /// Every key as written, flattened to dotted names.
     pub raw: Map<String, Json>,
 }
@@ -59,6 +62,7 @@ const ENV_KEYS: &[&str] = &[
     "custom_parameters",
     "jars",
     "node-tag-filter",
+    "tag_filter",
     "sandbox",
 ];
 
@@ -120,6 +124,17 @@ pub(crate) fn parse_env(
                 None => bad(k, format!("must be a positive integer, found {v}")),
             },
             "job.name" => env.job_name = v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            k if k.starts_with("tag_filter.") => {
+                let value = match v {
+                    Json::String(s) => s.clone(),
+                    Json::Number(_) | Json::Bool(_) => v.to_string(),
+                    _ => {
+                        bad(k, format!("must be a text value, found {v}"));
+                        continue;
+                    }
+                };
+                env.tag_filter.insert(k["tag_filter.".len()..].to_string(), value);
+            }
             "checkpoint.interval"
             | "checkpoint.timeout"
             | "read_limit.rows_per_second"

@@ -177,28 +177,43 @@ impl JobHost for EngineHost {
         let plan_json = match serde_json::to_vec(&plan) {
             Ok(p) => Arc::new(p),
             Err(e) => {
-                return Ended {
-                    status: JobStatus::Failed,
-                    error: Some(format!("the plan does not serialize: {e}")),
-                };
+                return Ended::without_report(
+                    JobStatus::Failed,
+                    Some(format!("the plan does not serialize: {e}")),
+                );
             }
         };
         let prepared = match self.engine.open(plan).await {
             Ok(p) => p,
             Err(f) => {
-                return Ended {
-                    status: JobStatus::Failed,
-                    error: Some(f.to_string()),
-                };
+                return Ended::without_report(JobStatus::Failed, Some(f.to_string()));
             }
         };
         let (cancel, savepoint) = (prepared.cancel_token(), prepared.savepoint_token());
         let mut events = prepared.events();
+        let (job_name, started) = (prepared.plan.job_name.clone(), std::time::SystemTime::now());
         let mut forward = tokio::spawn(async move {
+            let mut totals: std::collections::BTreeMap<u32, st_engine::TaskMetrics> =
+                Default::default();
+            let mut status = JobStatus::Created;
             loop {
                 match events.recv().await {
-                    Ok(JobEvent::Job { status, .. }) => {
-                        let _ = updates.send(Update::Job(status));
+                    Ok(JobEvent::Job { status: now, .. }) => {
+                        status = now;
+                        let _ = updates.send(Update::Job(now));
+                    }
+                    Ok(JobEvent::Progress { pipeline, metrics }) => {
+                        totals.insert(pipeline, metrics);
+                        let report = st_engine::JobReport::so_far(
+                            &job_id.to_string(),
+                            &job_name,
+                            started,
+                            status,
+                            totals.values(),
+                        );
+                        if let Ok(r) = serde_json::to_vec(&report) {
+                            let _ = updates.send(Update::Metrics(r));
+                        }
                     }
                     Ok(JobEvent::Pipeline {
                         pipeline, status, ..
@@ -246,24 +261,21 @@ impl JobHost for EngineHost {
             Ok(report) => Ended {
                 status: report.status,
                 error: None,
+                report: serde_json::to_vec(&report).ok(),
             },
-            Err(JobError::Savepointed { .. }) => Ended {
+            Err(JobError::Savepointed { report, .. }) => Ended {
                 status: JobStatus::SavepointDone,
                 error: None,
+                report: serde_json::to_vec(&report).ok(),
             },
             // A resume of a job whose end was written to its checkpoints but not to the map.
-            Err(JobError::AlreadyFinished { .. }) => Ended {
-                status: JobStatus::Finished,
-                error: None,
-            },
-            Err(JobError::Failed { failure, .. }) if failure.is_cancel() => Ended {
-                status: JobStatus::Canceled,
-                error: Some(failure.to_string()),
-            },
-            Err(e) => Ended {
-                status: JobStatus::Failed,
-                error: Some(e.to_string()),
-            },
+            Err(JobError::AlreadyFinished { .. }) => {
+                Ended::without_report(JobStatus::Finished, None)
+            }
+            Err(JobError::Failed { failure, .. }) if failure.is_cancel() => {
+                Ended::without_report(JobStatus::Canceled, Some(failure.to_string()))
+            }
+            Err(e) => Ended::without_report(JobStatus::Failed, Some(e.to_string())),
         }
     }
 

@@ -128,11 +128,34 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         Some(false) => Some(engine.slot_service.slot_num.unwrap_or(2)),
         _ => None,
     };
+    // A node runs other people's jobs: unless its config says otherwise, their grants may
+    // name only its data directory.
+    let mut engine = engine;
+    if !engine.sandbox.allowed_dirs_set {
+        let data = home.join("data");
+        std::fs::create_dir_all(&data)
+            .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+        let data = data.canonicalize().unwrap_or(data);
+        tracing::info!(
+            "sandbox.allowed-dirs is not set: jobs may grant their plugins {} only (set seatunnel.engine.sandbox.allowed-dirs in st.yaml to allow more)",
+            data.display()
+        );
+        engine.sandbox.allowed_dirs = vec![data];
+    }
     let builtins = st_builtin::BUILTINS
         .iter()
         .map(|b| (b.name, b.kind, b.wasm));
     let engine = st_engine::Engine::from_config(&engine, &network.cluster_name, builtins)
         .map_err(|e| e.to_string())?;
+    if network.members.len() > 1
+        && let Some(dir) = engine.local_checkpoint_dir()
+    {
+        tracing::warn!(
+            "checkpoints go to a local directory ({}) in a cluster of {} members: every node must see the same directory (a shared filesystem), or set checkpoint.storage to S3; otherwise a job cannot resume on another node",
+            dir.display(),
+            network.members.len()
+        );
+    }
     let node = ClusterNode::start(NodeOptions {
         network,
         role: args.role,

@@ -84,6 +84,9 @@ pub struct JobPlan {
     pub retry_interval_ms: u64,
     /// Warnings from the config and planning.
     pub warnings: Vec<String>,
+    /// `env.tag_filter`: the tags a node must have to run this job's tasks.
+    #[serde(default)]
+    pub tag_filter: std::collections::BTreeMap<String, String>,
 }
 
 impl JobPlan {

@@ -60,6 +60,7 @@ fn plan(bounded: bool, interval_ms: Option<u64>, retry_times: u32) -> JobPlan {
         retry_times,
         retry_interval_ms: 0,
         warnings: Vec::new(),
+        tag_filter: Default::default(),
     }
 }
 

@@ -134,17 +134,47 @@ fn a_batch_job_submitted_through_any_node_commits_every_row_once_and_every_node_
     assert!(out.status.success(), "{stdout}{stderr}\n{}", c.logs());
     assert!(stderr.contains("job name: nightly_copy"), "{stderr}");
     assert!(stderr.contains("end with state FINISHED"), "{stderr}");
-    let id = stderr
-        .split("job id: ")
-        .nth(1)
-        .and_then(|r| r.split(',').next())
-        .unwrap()
-        .to_string();
+    let id = submitted_id(&stderr);
     assert_eq!(
         committed_rows(&out_dir),
         400 * 2,
         "row.num × parallelism, each once"
     );
+    // The statistics block, as `st run` prints it, from the job master's report.
+    assert!(stdout.contains("Job Statistic Information"), "{stdout}");
+    let count = |label: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .and_then(|l| l.rsplit(':').next())
+            .map(|v| v.trim().to_string())
+    };
+    assert_eq!(
+        count("Total Read Count").as_deref(),
+        Some("800"),
+        "{stdout}"
+    );
+    assert_eq!(
+        count("Total Write Count").as_deref(),
+        Some("800"),
+        "{stdout}"
+    );
+    // `st metrics`, in SeaTunnel's shape, through any node.
+    for n in &c.nodes {
+        let out = st_at(&n.address(), &["metrics", &id]);
+        assert!(out.status.success(), "{}", text(&out).1);
+        let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(m["SourceReceivedCount"][0]["value"], 800, "{m}");
+        assert_eq!(m["SinkWriteCount"][0]["value"], 800, "{m}");
+        assert!(m["SinkWriteBytes"][0]["value"].as_u64().unwrap() > 0, "{m}");
+        let per_table = m
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("SinkWriteCount#"))
+            .count();
+        assert_eq!(per_table, 1, "{m}");
+    }
 
     // Every node's copy of the map has the job and its history.
     for n in &c.nodes {
@@ -207,6 +237,23 @@ fn a_streaming_job_runs_until_cancelled_then_stays_canceled() {
         "--async prints the job id: {stdout}"
     );
     wait_status(&c, &other, &id, "RUNNING");
+    // Live metrics: the rows read so far, while it runs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = st_at(&other, &["metrics", &id]);
+        if out.status.success() {
+            let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            if m["SourceReceivedCount"][0]["value"].as_u64().unwrap_or(0) > 0 {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no live metrics: {}",
+            text(&out).1
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let out = st_at(&other, &["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = list
@@ -671,4 +718,94 @@ fn kill_9_of_the_master_mid_job_hands_the_job_to_the_new_master_which_finishes_i
         .unwrap();
     let v = wait_status(&c, &survivor, &id, "FINISHED");
     assert_eq!(committed_rows(&out_dir), 300 * 2, "every row once: {v}");
+}
+
+#[test]
+fn a_node_lets_jobs_grant_only_its_data_directory_unless_its_config_allows_more() {
+    // A sandbox section without allowed-dirs: the node's own default applies.
+    let (c, other) = formed_with(1, "    sandbox:\n      max-memory-mb: 512\n");
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 10, 1, 1);
+    let out = st_at(&other, &["submit", &job]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}\n{}", c.logs());
+    assert!(stderr.contains("sink[0](LocalFile)"), "{stderr}");
+    assert!(stderr.contains(&out_dir.display().to_string()), "{stderr}");
+    assert!(stderr.contains("allowed-dirs"), "{stderr}");
+    assert_eq!(committed_rows(&out_dir), 0);
+    assert!(
+        c.logs().contains("sandbox.allowed-dirs is not set"),
+        "{}",
+        c.logs()
+    );
+
+    // Inside its data directory, the same job runs.
+    let data = c.nodes[0].home.join("data/exports");
+    let job = file_job(c.dir.path(), &data, "BATCH", 10, 1, 1);
+    let out = st_at(&other, &["submit", &job]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(committed_rows(&data), 10);
+}
+
+#[test]
+fn tag_filter_places_a_jobs_tasks_only_on_nodes_with_those_tags() {
+    let mut c = Cluster::new(3, "strait-test");
+    for (i, team) in [(1, "team1"), (2, "team2")] {
+        let file = c.nodes[i].home.join("conf/hazelcast.yaml");
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str(&format!(
+            "  member-attributes:\n    group:\n      type: string\n      value: platform\n    team:\n      type: string\n      value: {team}\n"
+        ));
+        std::fs::write(&file, text).unwrap();
+    }
+    c.start_all();
+    let first = c.nodes[0].address();
+    let v = wait_nodes(&c, &first, FORM, "the cluster forms", |v| {
+        alive_and_master(v).0 == 3 && members(v).iter().all(|m| m["role"] == "master_and_worker")
+    });
+    let team1 = c.nodes[1].address();
+    let tagged = members(&v)
+        .iter()
+        .find(|m| m["address"] == team1.as_str())
+        .unwrap();
+    assert_eq!(tagged["tags"]["team"], "team1", "{v}");
+
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 50, 2, 1);
+    let text_of = std::fs::read_to_string(&job).unwrap().replacen(
+        "env {",
+        "env {\n  tag_filter {\n    group = \"platform\"\n    team = \"team1\"\n  }",
+        1,
+    );
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(&first, &["submit", &job]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    let id = submitted_id(&stderr);
+    assert_eq!(committed_rows(&out_dir), 100);
+    let ran: Vec<usize> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            n.log()
+                .matches(&format!("running job {id} pipeline"))
+                .count()
+        })
+        .collect();
+    assert_eq!(ran, [0, 4, 0], "every task on the team1 node\n{}", c.logs());
+
+    // No node has the tags: SeaTunnel's exception, naming them.
+    let none = c.dir.path().join("none.conf");
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("team = \"team1\"", "team = \"error_tag\"");
+    std::fs::write(&none, text_of).unwrap();
+    let out = st_at(&first, &["submit", none.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("NoEnoughResourceException"), "{stderr}");
+    assert!(
+        stderr.contains("with the tags group=platform, team=error_tag"),
+        "{stderr}"
+    );
 }

@@ -137,7 +137,14 @@ impl Cluster {
             .map(|(i, &port)| {
                 let home = dir.path().join(format!("node{}", i + 1));
                 write_hazelcast(&home, name, &members, port);
-                // One checkpoint store for the whole cluster, inside the test's directory.
+                // One checkpoint store for the whole cluster, inside the test's directory,
+                // and grants allowed within that directory (a node's default is its data/).
+                let sandbox = if engine.contains("sandbox:") {
+                    String::new()
+                } else {
+                    format!("    sandbox:\n      allowed-dirs: [{}]\n", dir.path().display())
+                };
+                let engine = format!("{sandbox}{engine}");
                 std::fs::write(
                     home.join("conf/st.yaml"),
                     format!(

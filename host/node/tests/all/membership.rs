@@ -22,6 +22,14 @@ fn three_nodes_elect_one_master_replace_it_when_killed_and_take_it_back_when_it_
     });
     assert_eq!(v["clusterName"], "strait-test");
     assert_eq!(members(&v).len(), 3);
+    // Three members sharing a local checkpoint directory: each node says what that requires.
+    assert!(
+        c.nodes[0]
+            .log()
+            .contains("checkpoints go to a local directory"),
+        "{}",
+        c.nodes[0].log()
+    );
     let (_, master) = alive_and_master(&v);
     let master = master.unwrap();
     // Every node names the same master.
