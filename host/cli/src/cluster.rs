@@ -224,6 +224,13 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
     };
     let config = st_job::substitute(&text, s.vars, &|k| std::env::var(k).ok());
     let cluster_name = target.cluster_name();
+    let plugins = match upload_plugins(target, &cluster_name, &file, &config).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let request = st_proto::SubmitRequest {
         cluster_name: cluster_name.clone(),
         file: file.clone(),
@@ -231,6 +238,7 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
         job_id: s.job_id.unwrap_or(0),
         job_name: s.job_name.unwrap_or_default().to_string(),
         resume: s.resume,
+        plugins,
     };
     let reply = match first(target, |mut c| {
         let mut req = tonic::Request::new(request.clone());
@@ -327,6 +335,53 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// Uploads each `.wasm` file the job names (a plugin block named by a path, or an `artifact`
+/// path) that exists here: the cluster's nodes cannot read this machine's files. Returns
+/// reference as written → sha256. URLs and plugin names are left to the nodes.
+async fn upload_plugins(
+    target: &Target,
+    cluster_name: &str,
+    file: &str,
+    config: &str,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut uploaded = HashMap::new();
+    // A config that does not parse is the node's to report, with every problem.
+    let Ok((job, _)) = st_job::load_str_with_problems(file, config, &HashMap::new(), &|_| None)
+    else {
+        return Ok(uploaded);
+    };
+    for p in &job.plugins {
+        let reference = p
+            .artifact
+            .clone()
+            .or_else(|| p.name.ends_with(".wasm").then(|| p.name.clone()));
+        let Some(reference) = reference.filter(|r| !r.contains("://")) else {
+            continue;
+        };
+        if uploaded.contains_key(&reference) || !std::path::Path::new(&reference).is_file() {
+            continue;
+        }
+        let component = std::fs::read(&reference)
+            .with_context(|| format!("{file}:{}: cannot read {reference}", p.line))?;
+        let request = st_proto::PutPluginRequest {
+            cluster_name: cluster_name.to_string(),
+            name: reference.clone(),
+            component,
+        };
+        let reply = first(target, |mut c| {
+            let mut req = tonic::Request::new(request.clone());
+            req.set_timeout(Duration::from_secs(120));
+            async move { c.put_plugin(req).await }
+        })
+        .await?;
+        if !reply.error.is_empty() {
+            anyhow::bail!("{file}:{}: {}", p.line, reply.error);
+        }
+        uploaded.insert(reference, reply.sha256);
+    }
+    Ok(uploaded)
 }
 
 /// The job's record as the map holds it (JSON), or `None` when no node knows it.

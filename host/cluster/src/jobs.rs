@@ -27,6 +27,8 @@ pub struct Submission {
     pub job_name: Option<String>,
     /// Run job `job_id` again from its latest savepoint or checkpoint.
     pub resume: bool,
+    /// The `.wasm` files the job names, uploaded by the client: reference → sha256.
+    pub plugins: BTreeMap<String, String>,
 }
 
 /// Why a submission was not planned.
@@ -147,6 +149,8 @@ pub fn tasks_of(plan: &JobPlan) -> Vec<(u32, TaskRole)> {
 /// What plans and runs jobs on a node: its engine.
 #[tonic::async_trait]
 pub trait JobHost: Send + Sync + 'static {
+    /// Keeps an uploaded plugin component where every node can load it; returns its sha256.
+    async fn put_plugin(&self, name: &str, component: Vec<u8>) -> Result<String, String>;
     async fn plan(&self, submission: &Submission, job_id: JobId) -> Result<JobPlan, PlanError>;
     /// Runs `plan` to its end with its tasks where `placement` puts them, sending its state
     /// changes to `updates` and heeding `stop`.

@@ -303,6 +303,7 @@ impl proto::cluster_server::Cluster for Service {
             job_id: (r.job_id != 0).then(|| st_plan::JobId::from(r.job_id)),
             job_name: (!r.job_name.is_empty()).then_some(r.job_name),
             resume: r.resume,
+            plugins: r.plugins.into_iter().collect(),
         };
         Ok(Response::new(match self.submit_here(submission).await {
             Ok((id, name, warnings, submit_ms)) => proto::SubmitReply {
@@ -328,6 +329,35 @@ impl proto::cluster_server::Cluster for Service {
                 }
             }
         }))
+    }
+
+    async fn put_plugin(
+        &self,
+        request: Request<proto::PutPluginRequest>,
+    ) -> Result<Response<proto::PutPluginReply>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_name, "a plugin upload")
+            .map_err(Status::permission_denied)?;
+        if let Some(master) = self.master_address()? {
+            let mut req = Request::new(r);
+            req.set_timeout(Duration::from_secs(120));
+            return self.master_client(&master)?.put_plugin(req).await;
+        }
+        let Some(host) = self.jobs.clone() else {
+            return Err(Status::failed_precondition("this node runs no jobs"));
+        };
+        Ok(Response::new(
+            match host.put_plugin(&r.name, r.component).await {
+                Ok(sha256) => proto::PutPluginReply {
+                    sha256,
+                    error: String::new(),
+                },
+                Err(error) => proto::PutPluginReply {
+                    sha256: String::new(),
+                    error: format!("{}: {error}", r.name),
+                },
+            },
+        ))
     }
 
     async fn jobs(

@@ -109,6 +109,84 @@ pub(crate) async fn open_vertex(
 }
 
 impl Engine {
+    fn plugin_path(
+        &self,
+        sha256: &str,
+    ) -> Option<(Arc<dyn object_store::ObjectStore>, object_store::path::Path)> {
+        let o = self.checkpoints.store.as_ref()?;
+        let path = object_store::path::Path::from(format!("{}/plugins/{sha256}.wasm", o.prefix));
+        Some((o.store.clone(), path))
+    }
+
+    /// Keeps a plugin a client uploaded: compiled here, and its bytes in the checkpoint store
+    /// (`plugins/SHA256.wasm`, which every node of a cluster shares), so any node can load it by
+    /// hash. Returns the sha256.
+    pub async fn put_plugin(&self, bytes: Vec<u8>, origin: &str) -> Result<String, String> {
+        use object_store::ObjectStoreExt as _;
+        let plugin = self
+            .runtime
+            .load_bytes(&bytes, origin)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sha = plugin.sha256.clone();
+        let (store, path) = self
+            .plugin_path(&sha)
+            .ok_or("this node has no checkpoint store to keep plugins in")?;
+        if store.head(&path).await.is_err() {
+            store
+                .put(&path, bytes.into())
+                .await
+                .map_err(|e| format!("cannot keep {origin} in the checkpoint store: {e}"))?;
+        }
+        Ok(sha)
+    }
+
+    /// Loads the component with this sha256 from the checkpoint store (an uploaded plugin)
+    /// unless this process has it; `Ok(false)` when the store does not keep it.
+    pub async fn load_stored(&self, sha256: &str, what: &str) -> Result<bool, Failure> {
+        use object_store::ObjectStoreExt as _;
+        if self.runtime.loaded(sha256).is_some() {
+            return Ok(true);
+        }
+        let Some((store, path)) = self.plugin_path(sha256) else {
+            return Ok(false);
+        };
+        let Ok(got) = store.get(&path).await else {
+            return Ok(false);
+        };
+        let bytes = got.bytes().await.map_err(|e| {
+            Failure::new(
+                FailureKind::Load,
+                format!("{what}: cannot fetch {path}: {e}"),
+            )
+        })?;
+        let plugin = self
+            .runtime
+            .load_bytes(&bytes, what)
+            .await
+            .map_err(|e| Failure::new(FailureKind::Load, format!("{what}: {e}")))?;
+        if !plugin.sha256.eq_ignore_ascii_case(sha256) {
+            return Err(Failure::new(
+                FailureKind::Load,
+                format!(
+                    "{what}: the stored component {path} hashes to {}, not {sha256}; refusing to run it",
+                    plugin.sha256
+                ),
+            ));
+        }
+        Ok(true)
+    }
+
+    /// Loads every component of `plan` that this process has not loaded and the checkpoint
+    /// store keeps (uploaded with the job). The others are left to [`Engine::open`]
+    /// (built-ins, plugin-dirs, paths on this node).
+    pub async fn fetch_plugins(&self, plan: &JobPlan) -> Result<(), Failure> {
+        for v in &plan.vertices {
+            self.load_stored(&v.plugin.sha256, &v.path).await?;
+        }
+        Ok(())
+    }
+
     /// Opens `plan` on this node.
     pub async fn open(&self, plan: JobPlan) -> Result<PreparedJob, Failure> {
         let mut plugins = Vec::new();

@@ -40,6 +40,7 @@ impl EngineHost {
         {
             return Ok(p);
         }
+        self.engine.fetch_plugins(&plan).await?;
         let p = Arc::new(self.engine.open(plan).await?);
         let mut opened = self.opened.lock().expect("opened plans");
         opened.retain(|_, w| w.strong_count() > 0);
@@ -151,12 +152,35 @@ impl TaskLauncher for ClusterLauncher {
 
 #[tonic::async_trait]
 impl JobHost for EngineHost {
+    async fn put_plugin(&self, name: &str, component: Vec<u8>) -> Result<String, String> {
+        let sha = self.engine.put_plugin(component, name).await?;
+        tracing::info!("plugin {name} uploaded (sha256 {sha})");
+        Ok(sha)
+    }
+
     async fn plan(&self, s: &Submission, job_id: JobId) -> Result<JobPlan, PlanError> {
         // The client filled the variables in; the node's environment is not the job's.
         let no_env = |_: &str| None;
         let job = st_job::load_str(&s.file, &s.config, &HashMap::new(), &no_env)
             .map_err(|e| PlanError::Config(e.to_string()))?;
-        let mut plan = match self.engine.plan(&job, job_id).await {
+        // The job's own `.wasm` files are the client's: their uploaded components stand in.
+        let rt = self.engine.runtime();
+        for (reference, sha) in &s.plugins {
+            match self.engine.load_stored(sha, reference).await {
+                Ok(true) => rt.provide(reference, sha),
+                Ok(false) => {
+                    return Err(PlanError::Other(format!(
+                        "{reference}: its uploaded component (sha256 {sha}) is not in the cluster's store; submit again"
+                    )));
+                }
+                Err(f) => return Err(PlanError::Other(f.to_string())),
+            }
+        }
+        let planned = self.engine.plan(&job, job_id).await;
+        for reference in s.plugins.keys() {
+            rt.withdraw(reference);
+        }
+        let mut plan = match planned {
             Ok(planned) => planned.plan,
             Err(JobError::Invalid(errors)) => return Err(PlanError::Config(errors.to_string())),
             Err(e) => return Err(PlanError::Other(e.to_string())),
@@ -183,6 +207,10 @@ impl JobHost for EngineHost {
                 );
             }
         };
+        // A master that took the job over may not have its uploaded plugins yet.
+        if let Err(f) = self.engine.fetch_plugins(&plan).await {
+            return Ended::without_report(JobStatus::Failed, Some(f.to_string()));
+        }
         let prepared = match self.engine.open(plan).await {
             Ok(p) => p,
             Err(f) => {

@@ -205,6 +205,9 @@ pub struct Runtime {
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     /// One lock per component being loaded, so concurrent jobs compile it once.
     loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    /// Plugin references (a path as a job writes it) whose component was handed to this
+    /// process by hash: a cluster client uploads the `.wasm` files its job names.
+    provided: Mutex<HashMap<String, String>>,
     disk: Option<disk::DiskCache>,
     pub stats: CacheStats,
     stop: Arc<AtomicBool>,
@@ -293,6 +296,7 @@ impl Runtime {
             registry: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             loading: Mutex::new(HashMap::new()),
+            provided: Mutex::new(HashMap::new()),
             disk,
             stats: CacheStats::default(),
             stop,
@@ -399,9 +403,41 @@ impl Runtime {
             .plugin)
     }
 
+    /// Makes `reference` (a plugin path as a job writes it) name the loaded component with
+    /// this sha256, until [`Runtime::withdraw`]: the job's file is on its client's machine.
+    pub fn provide(&self, reference: &str, sha256: &str) {
+        lock(&self.provided).insert(reference.to_string(), sha256.to_string());
+    }
+
+    pub fn withdraw(&self, reference: &str) {
+        lock(&self.provided).remove(reference);
+    }
+
     /// Loads the plugin a job block asks for, checking its sha256 pin.
     pub async fn load_ref(&self, r: PluginRef<'_>) -> Result<Loaded, RuntimeError> {
         let started = Instant::now();
+        let reference = r.artifact.unwrap_or(r.name);
+        let provided = lock(&self.provided).get(reference).cloned();
+        if let Some(sha) = provided
+            && let Some(plugin) = self.loaded(&sha)
+        {
+            if let Some(want) = r.sha256
+                && !want.trim().eq_ignore_ascii_case(&sha)
+            {
+                return Err(RuntimeError::Load {
+                    plugin: reference.to_string(),
+                    message: format!(
+                        "does not match its sha256 pin: the job expects {}, the uploaded artifact's bytes hash to {sha}; refusing to run it",
+                        want.trim()
+                    ),
+                });
+            }
+            return Ok(Loaded {
+                plugin,
+                from: LoadedFrom::Memory,
+                elapsed: started.elapsed(),
+            });
+        }
         let source = match r.artifact {
             Some(a) if artifact::is_url(a) => PluginSource::Url(a.to_string()),
             Some(a) => PluginSource::File(PathBuf::from(a)),

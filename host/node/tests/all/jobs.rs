@@ -809,3 +809,78 @@ fn tag_filter_places_a_jobs_tasks_only_on_nodes_with_those_tags() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plugin_that_is_not_built_in_travels_with_the_job_to_every_node_that_runs_it() {
+    let (c, other) = formed(3);
+    // The plugin exists only in the client's directory, under a relative path.
+    let client = c.dir.path().join("client");
+    std::fs::create_dir_all(client.join("plugins")).unwrap();
+    std::fs::copy(
+        st_builtin::test_plugin("fault-transform"),
+        client.join("plugins/passthrough.wasm"),
+    )
+    .unwrap();
+    let markers = c.dir.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 100, 4, 1);
+    let with_plugin = std::fs::read_to_string(&job).unwrap().replacen(
+        "sink {",
+        &format!(
+            "transform {{\n  \"plugins/passthrough.wasm\" {{\n    fail_at_row = 1000000000\n    marker_dir = \"{m}\"\n    sandbox {{ dirs = [ {{ path = \"{m}\", mode = rw }} ] }}\n  }}\n}}\nsink {{",
+            m = markers.display()
+        ),
+        1,
+    );
+    std::fs::write(&job, &with_plugin).unwrap();
+    let submit = |job: &str| {
+        std::process::Command::new(st_bin())
+            .args([
+                "submit",
+                job,
+                "--address",
+                &other,
+                "--cluster",
+                "strait-test",
+            ])
+            .current_dir(&client)
+            .env_remove("ST_ADDRESS")
+            .output()
+            .unwrap()
+    };
+    let out = submit(&job);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}\n{}", c.logs());
+    let id = submitted_id(&stderr);
+    assert_eq!(committed_rows(&out_dir), 400);
+    let logs = c.logs();
+    assert!(
+        logs.contains("plugin plugins/passthrough.wasm uploaded (sha256 "),
+        "{logs}"
+    );
+    let nodes_ran = c
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.log()
+                .contains(&format!("running job {id} pipeline 0 subtask"))
+        })
+        .count();
+    assert!(
+        nodes_ran >= 2,
+        "subtasks on several nodes, each with the uploaded plugin\n{logs}"
+    );
+
+    // A `.wasm` that is neither here nor on the nodes: refused with the reference named.
+    let missing = c.dir.path().join("missing.conf");
+    std::fs::write(
+        &missing,
+        with_plugin.replace("plugins/passthrough.wasm", "plugins/missing.wasm"),
+    )
+    .unwrap();
+    let out = submit(missing.to_str().unwrap());
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("plugins/missing.wasm"), "{stderr}");
+}
