@@ -504,6 +504,27 @@ pub async fn list(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Each pipeline's latest checkpoint: `{"0": {"id", "kind", "time", "durationMs"}}`.
+fn latest_checkpoints(c: &serde_json::Value) -> serde_json::Value {
+    let Some(map) = c.as_object() else {
+        return serde_json::json!({});
+    };
+    map.iter()
+        .map(|(p, v)| {
+            (
+                p.clone(),
+                serde_json::json!({
+                    "id": v["id"],
+                    "kind": v["kind"],
+                    "time": v["at_ms"],
+                    "durationMs": v["duration_ms"],
+                }),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// `st status ID`: one line of JSON in the shape of SeaTunnel's `-j`.
 pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
     let record = match job_record(target, id).await {
@@ -550,6 +571,7 @@ pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
         "pipelineStateMapperMap": pipelines,
         "errorMessage": r["error"],
         "stateHistory": history,
+        "latestCheckpoints": latest_checkpoints(&r["checkpoints"]),
     });
     println!("{doc}");
     Ok(ExitCode::SUCCESS)

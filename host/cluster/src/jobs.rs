@@ -59,6 +59,8 @@ pub enum Update {
     /// The job's report so far (the engine's, JSON): kept in the job master's memory, never
     /// written to the map.
     Metrics(Vec<u8>),
+    /// A pipeline completed a checkpoint.
+    Checkpoint(u32, crate::map::CheckpointPointer),
 }
 
 /// How a job ended.
@@ -280,6 +282,7 @@ impl Service {
             finished_ms: None,
             error: None,
             master: self.identity.id,
+            checkpoints: Default::default(),
         });
         let cmd = if s.resume {
             Command::ResubmitJob(record)
@@ -344,6 +347,12 @@ impl Service {
                                 job: id,
                                 pipeline,
                                 status,
+                                by: Some(me),
+                            },
+                            Update::Checkpoint(pipeline, pointer) => Command::CheckpointCompleted {
+                                job: id,
+                                pipeline,
+                                pointer,
                                 by: Some(me),
                             },
                         };

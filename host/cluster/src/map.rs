@@ -87,6 +87,20 @@ pub struct JobRecord {
     pub error: Option<String>,
     /// The node whose job master runs it.
     pub master: u64,
+    /// Each pipeline's latest completed checkpoint.
+    #[serde(default)]
+    pub checkpoints: BTreeMap<u32, CheckpointPointer>,
+}
+
+/// A pipeline's latest completed checkpoint, as its job master recorded it (the checkpoint
+/// itself is in the checkpoint store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointPointer {
+    pub id: u64,
+    /// `checkpoint`, `savepoint` or `final`.
+    pub kind: String,
+    pub at_ms: u64,
+    pub duration_ms: u64,
 }
 
 impl JobRecord {
@@ -124,6 +138,13 @@ pub enum Command {
         job: JobId,
         pipeline: u32,
         status: PipelineStatus,
+        by: Option<u64>,
+    },
+    /// A pipeline of a running job completed a checkpoint (`by` as for [`Command::JobStatus`]).
+    CheckpointCompleted {
+        job: JobId,
+        pipeline: u32,
+        pointer: CheckpointPointer,
         by: Option<u64>,
     },
     /// Forgets the jobs that ended before `before_ms` (`history-job-expire-minutes`).
@@ -290,6 +311,26 @@ impl JobStateMap {
                 }
                 _ => Applied::Stale,
             },
+            Command::CheckpointCompleted {
+                job,
+                pipeline,
+                pointer,
+                by,
+            } => match self.jobs.get_mut(&job) {
+                Some(r) if by.is_some_and(|n| n != r.master) => Applied::Rejected(format!(
+                    "node {} is not job {job}'s job master any more",
+                    by.unwrap_or_default()
+                )),
+                Some(r)
+                    if r.checkpoints
+                        .get(&pipeline)
+                        .is_none_or(|c| c.id < pointer.id) =>
+                {
+                    r.checkpoints.insert(pipeline, pointer);
+                    Applied::Done
+                }
+                _ => Applied::Stale,
+            },
             Command::ReserveSlots { job, on } => {
                 match self.jobs.get(&job) {
                     Some(r) if !r.status.is_end() => {}
@@ -392,6 +433,7 @@ mod tests {
             finished_ms: None,
             error: None,
             master: 1,
+            checkpoints: BTreeMap::new(),
         }
     }
 

@@ -248,6 +248,28 @@ impl JobHost for EngineHost {
                     }) => {
                         let _ = updates.send(Update::Pipeline(pipeline, status));
                     }
+                    Ok(JobEvent::CheckpointCompleted {
+                        pipeline,
+                        id,
+                        kind,
+                        duration_ms,
+                    }) => {
+                        tracing::debug!(
+                            "job {job_id}: pipeline {pipeline}: checkpoint {id} in {duration_ms} ms"
+                        );
+                        let kind = match kind {
+                            st_checkpoint::Kind::Periodic => "checkpoint",
+                            st_checkpoint::Kind::Savepoint => "savepoint",
+                            st_checkpoint::Kind::Final => "final",
+                        };
+                        let pointer = st_cluster::map::CheckpointPointer {
+                            id,
+                            kind: kind.into(),
+                            at_ms: st_cluster::jobs::now_ms(),
+                            duration_ms,
+                        };
+                        let _ = updates.send(Update::Checkpoint(pipeline, pointer));
+                    }
                     Ok(other) => tracing::info!("job {job_id}: {other}"),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("job {job_id}: {n} events not recorded (too many at once)");

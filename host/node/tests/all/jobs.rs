@@ -266,6 +266,24 @@ fn a_streaming_job_runs_until_cancelled_then_stays_canceled() {
     assert_eq!(row["jobName"], "fake_to_file");
     assert_eq!(row["finishTime"], serde_json::Value::Null);
 
+    // Each completed checkpoint is recorded in the map: pipeline 0 has one within seconds
+    // (checkpoint.interval = 1000).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = status_json(&other, &id);
+        let cp = &v["latestCheckpoints"]["0"];
+        if cp["id"].as_u64().unwrap_or(0) >= 1 {
+            assert_eq!(cp["kind"], "checkpoint", "{v}");
+            assert!(cp["time"].as_u64().unwrap() >= v["submitTime"].as_u64().unwrap());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint recorded: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     let out = st_at(&other, &["cancel", &id]);
     assert!(out.status.success(), "{}", text(&out).1);
     let v = wait_status(&c, &other, &id, "CANCELED");

@@ -226,6 +226,28 @@ fn seatunnels_stock_config_directory_starts_a_node_as_it_ships() {
     );
     assert!(log.contains("metrics-fetch-timeout-ms"), "{log}");
     assert!(!log.contains("ERROR"), "{log}");
+
+    // It runs a job, submitted as a SeaTunnel user would: the client config, nothing else.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../conf/examples/fake_to_console.conf");
+    let out = std::process::Command::new(st_bin())
+        .args(["run", "-m", "cluster", "-c"])
+        .arg(&example)
+        .env("STRAIT_HOME", home.path())
+        .env_remove("ST_ADDRESS")
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", node.log());
+    assert!(stderr.contains("end with state FINISHED"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Total Write Count         : 10"),
+        "{stdout}"
+    );
+    // Console wrote the rows into the node's log.
+    assert!(node.log().contains("demo.people"), "{}", node.log());
 }
 
 #[test]
