@@ -101,6 +101,10 @@ impl Reports {
     }
 }
 
+/// How long a new master waits for task nodes (registering after a restart, say) before a job
+/// it took over is treated as a new submission would be.
+const TAKE_OVER_PATIENCE: Duration = Duration::from_secs(30);
+
 /// A node a task runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -299,13 +303,15 @@ impl Service {
             if s.resume { "resumed" } else { "submitted" },
             s.file
         );
-        self.start_job(host, plan, s.resume);
+        self.start_job(host, plan, s.resume, false);
         Ok((id, name, warnings, now))
     }
 
     /// Runs a recorded job under this node's job master: schedules it, runs it, and writes
     /// each state change and its end.
-    fn start_job(&self, host: Arc<dyn JobHost>, plan: JobPlan, resume: bool) {
+    /// A job taken over (`taken_over`) waits for task nodes while the cluster is still
+    /// assembling (nodes registering after a restart) rather than being rejected at once.
+    fn start_job(&self, host: Arc<dyn JobHost>, plan: JobPlan, resume: bool, taken_over: bool) {
         let id = plan.job_id;
         let (stop, stopped) = watch::channel(Stop::Run);
         {
@@ -363,7 +369,8 @@ impl Service {
                 })
             };
             let mut stopped = stopped;
-            let ended = match svc.schedule(&plan, &mut stopped, &tx).await {
+            let patience = taken_over.then_some(TAKE_OVER_PATIENCE);
+            let ended = match svc.schedule(&plan, &mut stopped, &tx, patience).await {
                 Ok(placement) => {
                     tracing::info!(
                         "job {id}: tasks placed on {}",
@@ -444,7 +451,7 @@ impl Service {
                 tracing::warn!("job {id}: could not record its new master: {e}");
                 continue;
             }
-            self.start_job(host.clone(), r.plan.clone(), true);
+            self.start_job(host.clone(), r.plan.clone(), true, true);
         }
     }
 
@@ -469,10 +476,12 @@ impl Service {
         plan: &JobPlan,
         stop: &mut watch::Receiver<Stop>,
         updates: &mpsc::UnboundedSender<Update>,
+        patience: Option<Duration>,
     ) -> Result<Placement, Ended> {
         let id = plan.job_id;
         let tasks = tasks_of(plan);
         let mut pending = false;
+        let patient_until = patience.map(|p| tokio::time::Instant::now() + p);
         loop {
             if *stop.borrow() == Stop::Cancel {
                 return Err(Ended::without_report(
@@ -491,6 +500,13 @@ impl Service {
                 }
                 Err(why) => why,
             };
+            if patient_until.is_some_and(|t| tokio::time::Instant::now() < t) {
+                tracing::info!(
+                    "job {id}: waiting for the cluster's task nodes to take it over: {why}"
+                );
+                let _ = tokio::time::timeout(Duration::from_secs(1), stop.changed()).await;
+                continue;
+            }
             if !self.wait_for_slots {
                 return Err(Ended::without_report(
                     JobStatus::Failed,
@@ -665,4 +681,85 @@ fn slot_needs(plan: &JobPlan) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Where copies of the map's jobs go (SeaTunnel's `map-store`): a cluster that starts on empty
+/// disks reads its jobs back from there.
+#[tonic::async_trait]
+pub trait MapStore: Send + Sync + 'static {
+    /// Where it is, for messages.
+    fn location(&self) -> String;
+    async fn save(&self, jobs: Vec<u8>) -> Result<(), String>;
+    async fn load(&self) -> Result<Option<Vec<u8>>, String>;
+}
+
+impl Service {
+    /// A master of a map without jobs reads the map store's back (a cluster started on empty
+    /// disks), before it takes jobs over.
+    pub(crate) async fn restore_from_map_store(&self) {
+        let Some(store) = self.map_store.clone() else {
+            return;
+        };
+        if !self.sm.map().jobs.is_empty() {
+            return;
+        }
+        let bytes = match store.load().await {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("cannot read the map store at {}: {e}", store.location());
+                return;
+            }
+        };
+        let jobs: BTreeMap<JobId, JobRecord> = match serde_json::from_slice(&bytes) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(
+                    "the map store at {} holds no jobs Strait can read: {e}",
+                    store.location()
+                );
+                return;
+            }
+        };
+        let n = jobs.len();
+        match self.write_retrying(Command::RestoreJobs(jobs)).await {
+            Ok(Applied::Done) => tracing::info!(
+                "restored {n} jobs from the map store at {}",
+                store.location()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("restoring jobs from the map store: {e}"),
+        }
+    }
+
+    /// On the master, every 2 s: writes the map's jobs to the map store when they changed.
+    pub(crate) fn export_to_map_store(&self) {
+        let Some(store) = self.map_store.clone() else {
+            return;
+        };
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            let mut last: Option<Vec<u8>> = None;
+            loop {
+                tick.tick().await;
+                if !svc.is_master() {
+                    continue;
+                }
+                let jobs = svc.sm.map().jobs;
+                let Ok(bytes) = serde_json::to_vec(&jobs) else {
+                    continue;
+                };
+                if last.as_ref() == Some(&bytes) {
+                    continue;
+                }
+                match store.save(bytes.clone()).await {
+                    Ok(()) => last = Some(bytes),
+                    Err(e) => {
+                        tracing::warn!("cannot write the map store at {}: {e}", store.location())
+                    }
+                }
+            }
+        });
+    }
 }

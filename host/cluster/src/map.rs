@@ -149,6 +149,9 @@ pub enum Command {
     },
     /// Forgets the jobs that ended before `before_ms` (`history-job-expire-minutes`).
     ExpireJobs { before_ms: u64 },
+    /// The jobs of an earlier cluster, read back from the map store by a cluster that started
+    /// on empty disks: applied only while the map holds no job.
+    RestoreJobs(BTreeMap<JobId, JobRecord>),
     /// Reserves slots for a job: `on` maps node to count; all of them or, when one node
     /// lacks them, none.
     ReserveSlots { job: JobId, on: BTreeMap<u64, u32> },
@@ -363,6 +366,13 @@ impl JobStateMap {
                 Some(_) => Applied::Done,
                 None => Applied::Stale,
             },
+            Command::RestoreJobs(jobs) => {
+                if !self.jobs.is_empty() {
+                    return Applied::Stale;
+                }
+                self.jobs = jobs;
+                Applied::Done
+            }
             Command::ExpireJobs { before_ms } => {
                 let before = self.jobs.len();
                 self.jobs.retain(|_, r| {

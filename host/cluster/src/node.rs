@@ -34,6 +34,8 @@ pub struct NodeOptions {
     pub history_expire: Duration,
     /// `job-schedule-strategy: WAIT` (else `REJECT`).
     pub wait_for_slots: bool,
+    /// `map.engine*.map-store`, when enabled.
+    pub map_store: Option<Arc<dyn crate::jobs::MapStore>>,
 }
 
 /// A running node.
@@ -179,9 +181,11 @@ impl ClusterNode {
             jobs: opts.jobs.clone(),
             running: Default::default(),
             reports: Default::default(),
+            map_store: opts.map_store.clone(),
             wait_for_slots: opts.wait_for_slots,
         };
         service.expire_history(opts.history_expire);
+        service.export_to_map_store();
         let (stop, mut stopped) = watch::channel(false);
         let svc = proto::cluster_server::ClusterServer::new(service.clone())
             .max_decoding_message_size(MAX_MESSAGE)
@@ -332,6 +336,7 @@ impl ClusterNode {
                                             "this node is the master (term {})",
                                             epoch.term
                                         );
+                                        svc.restore_from_map_store().await;
                                         svc.take_over_jobs().await;
                                     }
                                     Ok(Err(e)) => {

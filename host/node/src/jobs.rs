@@ -372,3 +372,68 @@ impl JobHost for EngineHost {
         Ok(())
     }
 }
+
+/// SeaTunnel's `map-store` (`map.engine*.map-store.properties`: `type`, `namespace`,
+/// `clusterName`, `storage.type`, S3 keys) as an object_store location holding the map's jobs.
+pub struct ObjectMapStore {
+    store: Arc<dyn object_store::ObjectStore>,
+    path: object_store::path::Path,
+    location: String,
+}
+
+impl ObjectMapStore {
+    pub fn open(
+        props: &std::collections::BTreeMap<String, String>,
+        cluster_name: &str,
+    ) -> Result<ObjectMapStore, String> {
+        let kind = props.get("type").map_or("hdfs", String::as_str);
+        let cluster = props
+            .get("clusterName")
+            .map_or(cluster_name, String::as_str);
+        let opened = st_checkpoint::open::open(kind, props, cluster).map_err(|e| {
+            format!(
+                "map-store: {}",
+                e.to_string().replace("checkpoint.storage", "map-store")
+            )
+        })?;
+        let key = format!("{}/job-state-map.json", opened.prefix);
+        let location = match &opened.local_root {
+            Some(root) => root.join(&key).display().to_string(),
+            None => key.clone(),
+        };
+        Ok(ObjectMapStore {
+            store: opened.store,
+            path: object_store::path::Path::from(key),
+            location,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl st_cluster::jobs::MapStore for ObjectMapStore {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn save(&self, jobs: Vec<u8>) -> Result<(), String> {
+        use object_store::ObjectStoreExt as _;
+        self.store
+            .put(&self.path, jobs.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn load(&self) -> Result<Option<Vec<u8>>, String> {
+        use object_store::ObjectStoreExt as _;
+        match self.store.get(&self.path).await {
+            Ok(got) => got
+                .bytes()
+                .await
+                .map(|b| Some(b.to_vec()))
+                .map_err(|e| e.to_string()),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}

@@ -156,6 +156,18 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
             network.members.len()
         );
     }
+    let map_store: Option<Arc<dyn st_cluster::jobs::MapStore>> = match &network.map_store {
+        Some(props) => {
+            let store = jobs::ObjectMapStore::open(props, &network.cluster_name)
+                .map_err(|e| format!("{}: {e}", network.source))?;
+            tracing::info!(
+                "map store: the master keeps the map's jobs at {}",
+                st_cluster::jobs::MapStore::location(&store)
+            );
+            Some(Arc::new(store))
+        }
+        None => None,
+    };
     let node = ClusterNode::start(NodeOptions {
         network,
         role: args.role,
@@ -163,6 +175,7 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         slots,
         jobs: Some(Arc::new(jobs::EngineHost::new(engine))),
         wait_for_slots,
+        map_store,
         history_expire: std::time::Duration::from_secs(history_minutes.saturating_mul(60)),
     })
     .await?;

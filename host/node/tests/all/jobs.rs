@@ -902,3 +902,66 @@ fn a_plugin_that_is_not_built_in_travels_with_the_job_to_every_node_that_runs_it
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("plugins/missing.wasm"), "{stderr}");
 }
+
+#[test]
+fn with_a_map_store_a_cluster_restarted_on_empty_disks_gets_its_running_job_back() {
+    let mut c = Cluster::new(3, "strait-test");
+    let imap = c.dir.path().join("imap");
+    for n in &c.nodes {
+        let file = n.home.join("conf/hazelcast.yaml");
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str(&format!(
+            "  map:\n    engine*:\n      map-store:\n        enabled: true\n        initial-mode: EAGER\n        factory-class-name: org.apache.seatunnel.engine.server.persistence.FileMapStoreFactory\n        properties:\n          type: hdfs\n          namespace: {}\n          clusterName: seatunnel-cluster\n          storage.type: hdfs\n          fs.defaultFS: file:///\n",
+            imap.display()
+        ));
+        std::fs::write(&file, text).unwrap();
+    }
+    c.start_all();
+    let first = c.nodes[0].address();
+    wait_nodes(&c, &first, FORM, "the cluster forms", |v| {
+        let (alive, m) = alive_and_master(v);
+        alive == 3 && m.is_some()
+    });
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "STREAMING", 300, 2, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", "split.num = 60");
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(&first, &["submit", &job, "--async"]);
+    let id = text(&out).0.trim().to_string();
+    wait_status(&c, &first, &id, "RUNNING");
+    // The master keeps the map's jobs in the map store.
+    let stored = imap.join("seatunnel-cluster/job-state-map.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(std::fs::read_to_string(&stored).is_ok_and(|t| t.contains("RUNNING"))
+        && committed_rows(&out_dir) > 0)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing in {}\n{}",
+            stored.display(),
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Every node dies and loses its disk.
+    for n in &mut c.nodes {
+        n.kill();
+        std::fs::remove_dir_all(n.home.join("data")).unwrap();
+    }
+    for n in &mut c.nodes {
+        n.start(&[]);
+    }
+    wait_rows(&c, &out_dir, 300 * 2);
+    let v = wait_status(&c, &first, &id, "RUNNING");
+    assert!(
+        c.logs().contains("restored 1 jobs from the map store"),
+        "{}",
+        c.logs()
+    );
+    assert_eq!(v["jobName"], "fake_to_file");
+    assert!(st_at(&first, &["cancel", &id]).status.success());
+    wait_status(&c, &first, &id, "CANCELED");
+}
