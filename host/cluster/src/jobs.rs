@@ -184,6 +184,25 @@ pub trait JobHost: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Running(Arc<Mutex<HashMap<JobId, watch::Sender<Stop>>>>);
 
+/// The jobs waiting to be scheduled, in submission order: only the first is placed, so jobs
+/// get their slots first come, first served (SeaTunnel's pending queue).
+#[derive(Clone, Default)]
+pub struct Queue(Arc<Mutex<std::collections::VecDeque<JobId>>>);
+
+impl Queue {
+    fn push(&self, id: JobId) {
+        self.0.lock().expect("queue").push_back(id);
+    }
+
+    fn first_is(&self, id: JobId) -> bool {
+        self.0.lock().expect("queue").front() == Some(&id)
+    }
+
+    fn remove(&self, id: JobId) {
+        self.0.lock().expect("queue").retain(|j| *j != id);
+    }
+}
+
 impl Running {
     /// Stops every job this node's job masters run, recording nothing more of them.
     pub(crate) fn abandon_all(&self) {
@@ -321,6 +340,7 @@ impl Service {
             }
             running.insert(id, stop);
         }
+        self.queue.push(id);
         let svc = self.clone();
         let me = self.identity.id;
         tokio::spawn(async move {
@@ -370,7 +390,9 @@ impl Service {
             };
             let mut stopped = stopped;
             let patience = taken_over.then_some(TAKE_OVER_PATIENCE);
-            let ended = match svc.schedule(&plan, &mut stopped, &tx, patience).await {
+            let scheduled = svc.schedule(&plan, &mut stopped, &tx, patience).await;
+            svc.queue.remove(id);
+            let ended = match scheduled {
                 Ok(placement) => {
                     tracing::info!(
                         "job {id}: tasks placed on {}",
@@ -482,12 +504,23 @@ impl Service {
         let tasks = tasks_of(plan);
         let mut pending = false;
         let patient_until = patience.map(|p| tokio::time::Instant::now() + p);
+        let queued = tokio::time::Instant::now();
         loop {
             if *stop.borrow() == Stop::Cancel {
                 return Err(Ended::without_report(
                     JobStatus::Canceled,
                     Some("cancelled while waiting for slots".into()),
                 ));
+            }
+            if !self.queue.first_is(id) {
+                // An earlier job is being scheduled or waits for slots: its turn first.
+                if self.wait_for_slots && !pending && queued.elapsed() > Duration::from_millis(200)
+                {
+                    pending = true;
+                    let _ = updates.send(Update::Job(JobStatus::Pending));
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(50), stop.changed()).await;
+                continue;
             }
             let why = match self.place(plan, &tasks).await {
                 Ok(placement) => {

@@ -181,6 +181,7 @@ impl ClusterNode {
             jobs: opts.jobs.clone(),
             running: Default::default(),
             reports: Default::default(),
+            queue: Default::default(),
             map_store: opts.map_store.clone(),
             wait_for_slots: opts.wait_for_slots,
         };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use openraft::error::{ClientWriteError, RaftError};
 use tonic::{Request, Response, Status};
 
-use crate::jobs::{JobHost, MapStore, PlanError, Reports, Running, Submission};
+use crate::jobs::{JobHost, MapStore, PlanError, Queue, Reports, Running, Submission};
 use crate::map::{Applied, Command};
 use crate::proto::{self, RaftKind};
 use crate::store::StateMachine;
@@ -41,6 +41,7 @@ pub struct Service {
     pub jobs: Option<Arc<dyn JobHost>>,
     pub(crate) running: Running,
     pub(crate) reports: Reports,
+    pub(crate) queue: Queue,
     /// SeaTunnel's `map-store`: where the master also keeps the map's jobs.
     pub(crate) map_store: Option<Arc<dyn MapStore>>,
     /// `job-schedule-strategy: WAIT`: a job without enough slots waits (`REJECT`: fails).

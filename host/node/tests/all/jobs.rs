@@ -610,14 +610,7 @@ fn a_savepoint_stops_a_job_and_a_resume_finishes_it_with_every_row_once() {
     let (c, other) = formed(3);
     let out_dir = c.dir.path().join("out");
     // 4 readers, 40 splits of 5 rows each, one split every 100 ms: about 4 s of reading.
-    let job = file_job(c.dir.path(), &out_dir, "BATCH", 200, 4, 100);
-    let text_of = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("split.num = 5", "split.num = 40");
-    std::fs::write(&job, text_of).unwrap();
-    let out = st_at(&other, &["submit", &job, "--async"]);
-    let id = text(&out).0.trim().to_string();
-    wait_status(&c, &other, &id, "RUNNING");
+    let (id, job) = submit_slow(&c, &other, &out_dir, "BATCH", 200, 4, 40);
     std::thread::sleep(Duration::from_millis(1500));
     let out = st_at(&other, &["savepoint", &id]);
     let (_, stderr) = text(&out);
@@ -669,14 +662,7 @@ fn kill_9_of_every_node_mid_stream_and_a_restart_resume_the_job_under_its_id_wit
     let (mut c, other) = formed(3);
     let out_dir = c.dir.path().join("out");
     // 2 readers × 300 rows in 60 splits, one split every 100 ms: about 3 s of reading each.
-    let job = file_job(c.dir.path(), &out_dir, "STREAMING", 300, 2, 100);
-    let text_of = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("split.num = 5", "split.num = 60");
-    std::fs::write(&job, text_of).unwrap();
-    let out = st_at(&other, &["submit", &job, "--async"]);
-    let id = text(&out).0.trim().to_string();
-    wait_status(&c, &other, &id, "RUNNING");
+    let (id, _) = submit_slow(&c, &other, &out_dir, "STREAMING", 300, 2, 60);
     // Let a checkpoint or two commit, then every node dies at once.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while committed_rows(&out_dir) == 0 {
@@ -716,14 +702,7 @@ fn kill_9_of_every_node_mid_stream_and_a_restart_resume_the_job_under_its_id_wit
 fn kill_9_of_the_master_mid_job_hands_the_job_to_the_new_master_which_finishes_it() {
     let (mut c, other) = formed(3);
     let out_dir = c.dir.path().join("out");
-    let job = file_job(c.dir.path(), &out_dir, "BATCH", 300, 2, 100);
-    let text_of = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("split.num = 5", "split.num = 60");
-    std::fs::write(&job, text_of).unwrap();
-    let out = st_at(&other, &["submit", &job, "--async"]);
-    let id = text(&out).0.trim().to_string();
-    wait_status(&c, &other, &id, "RUNNING");
+    let (id, _) = submit_slow(&c, &other, &out_dir, "BATCH", 300, 2, 60);
     std::thread::sleep(Duration::from_millis(1500));
     let master = alive_and_master(&nodes(&other).unwrap()).1.unwrap();
     let victim = c.nodes.iter().position(|n| n.address() == master).unwrap();
@@ -923,14 +902,7 @@ fn with_a_map_store_a_cluster_restarted_on_empty_disks_gets_its_running_job_back
         alive == 3 && m.is_some()
     });
     let out_dir = c.dir.path().join("out");
-    let job = file_job(c.dir.path(), &out_dir, "STREAMING", 300, 2, 100);
-    let text_of = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("split.num = 5", "split.num = 60");
-    std::fs::write(&job, text_of).unwrap();
-    let out = st_at(&first, &["submit", &job, "--async"]);
-    let id = text(&out).0.trim().to_string();
-    wait_status(&c, &first, &id, "RUNNING");
+    let (id, _) = submit_slow(&c, &first, &out_dir, "STREAMING", 300, 2, 60);
     // The master keeps the map's jobs in the map store.
     let stored = imap.join("seatunnel-cluster/job-state-map.json");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -964,4 +936,27 @@ fn with_a_map_store_a_cluster_restarted_on_empty_disks_gets_its_running_job_back
     assert_eq!(v["jobName"], "fake_to_file");
     assert!(st_at(&first, &["cancel", &id]).status.success());
     wait_status(&c, &first, &id, "CANCELED");
+}
+
+/// Submits (`--async`) a job that reads slowly enough to be hit mid-way: `rows` per reader in
+/// `splits` splits, one split every 100 ms; returns its id once it runs, and the job file.
+fn submit_slow(
+    c: &Cluster,
+    address: &str,
+    out_dir: &Path,
+    mode: &str,
+    rows: u64,
+    parallelism: u32,
+    splits: u32,
+) -> (String, String) {
+    let job = file_job(c.dir.path(), out_dir, mode, rows, parallelism, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", &format!("split.num = {splits}"));
+    std::fs::write(&job, text_of).unwrap();
+    let out = st_at(address, &["submit", &job, "--async"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let id = text(&out).0.trim().to_string();
+    wait_status(c, address, &id, "RUNNING");
+    (id, job)
 }
