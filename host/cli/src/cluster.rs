@@ -293,26 +293,66 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
             }
         });
     }
-    let mut last = String::new();
+    // The progress line (on a terminal) or block (otherwise), fed from the cluster's records
+    // and the job master's metrics.
+    let interval =
+        st_conf::EngineConfig::discover(None).map_or(60, |c| c.print_execution_info_interval);
+    let (events, rx) = tokio::sync::broadcast::channel(64);
+    let watcher = tokio::spawn(crate::watch::run(
+        crate::watch::Watch {
+            job_id: id.to_string(),
+            retry_times: 0,
+            interval: Duration::from_secs(interval),
+            states: true,
+        },
+        rx,
+    ));
+    let mut last: Option<st_engine::JobStatus> = None;
+    let mut checkpoints: HashMap<String, u64> = HashMap::new();
+    let mut polls = 0u32;
     loop {
         match job_record(target, id).await {
             // A copy of the map that has not caught up yet shows an earlier run of this id.
             Ok(Some(r)) if r["submitted_ms"].as_u64().unwrap_or(0) < reply.submit_ms => {}
             Ok(Some(r)) => {
-                let status = r["status"].as_str().unwrap_or_default().to_string();
-                if status != last {
-                    eprintln!("Job {id}: {status}");
-                    last.clone_from(&status);
+                let Ok(status) =
+                    serde_json::from_value::<st_engine::JobStatus>(r["status"].clone())
+                else {
+                    anyhow::bail!(
+                        "job {id} has a state this client does not know: {}",
+                        r["status"]
+                    );
+                };
+                if last != Some(status) {
+                    last = Some(status);
+                    let _ = events.send(st_engine::JobEvent::Job { status, at_ms: 0 });
                 }
-                if matches!(
-                    status.as_str(),
-                    "FINISHED" | "SAVEPOINT_DONE" | "FAILED" | "CANCELED"
-                ) {
+                for (p, c) in r["checkpoints"].as_object().into_iter().flatten() {
+                    let cp = c["id"].as_u64().unwrap_or(0);
+                    if checkpoints.insert(p.clone(), cp) != Some(cp) {
+                        let _ = events.send(st_engine::JobEvent::CheckpointCompleted {
+                            pipeline: p.parse().unwrap_or(0),
+                            id: cp,
+                            kind: st_checkpoint::Kind::Periodic,
+                            duration_ms: c["duration_ms"].as_u64().unwrap_or(0),
+                        });
+                    }
+                }
+                if status.is_end() {
+                    if tokio::time::timeout(Duration::from_millis(500), watcher)
+                        .await
+                        .is_err()
+                    {
+                        tracing::debug!("the progress watcher did not stop");
+                    }
                     eprintln!("Job ({id}) end with state {status}");
                     if let Some(e) = r["error"].as_str() {
                         eprintln!("error: {e}");
                     }
-                    let ok = matches!(status.as_str(), "FINISHED" | "SAVEPOINT_DONE");
+                    let ok = matches!(
+                        status,
+                        st_engine::JobStatus::Finished | st_engine::JobStatus::SavepointDone
+                    );
                     if ok && let Ok(Some(report)) = job_report(target, id).await {
                         println!("{}", crate::report::statistics(&report));
                     }
@@ -323,6 +363,22 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
                         ExitCode::SUCCESS
                     } else {
                         ExitCode::from(1)
+                    });
+                }
+                polls += 1;
+                if polls.is_multiple_of(3)
+                    && let Ok(Some(report)) = job_report(target, id).await
+                {
+                    let metrics = st_engine::TaskMetrics {
+                        rows_read: report.rows_read.into_iter().collect(),
+                        rows_written: report.rows_written.into_iter().collect(),
+                        bytes_read: report.bytes_read,
+                        bytes_written: report.bytes_written,
+                        ..Default::default()
+                    };
+                    let _ = events.send(st_engine::JobEvent::Progress {
+                        pipeline: 0,
+                        metrics,
                     });
                 }
             }
@@ -562,6 +618,14 @@ pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
                 .collect()
         })
         .unwrap_or_default();
+    let events: Vec<serde_json::Value> = r["events"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|e| serde_json::json!({ "time": e[0], "event": e[1] }))
+                .collect()
+        })
+        .unwrap_or_default();
     let doc = serde_json::json!({
         "jobId": id,
         "jobName": r["plan"]["job_name"],
@@ -572,6 +636,7 @@ pub async fn status(target: &Target, id: u64) -> anyhow::Result<ExitCode> {
         "errorMessage": r["error"],
         "stateHistory": history,
         "latestCheckpoints": latest_checkpoints(&r["checkpoints"]),
+        "events": events,
     });
     println!("{doc}");
     Ok(ExitCode::SUCCESS)

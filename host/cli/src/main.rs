@@ -557,6 +557,7 @@ async fn run_job(
             job_id: job_id.to_string(),
             retry_times: prepared.plan.retry_times,
             interval: std::time::Duration::from_secs(engine_conf.print_execution_info_interval),
+            states: false,
         },
         prepared.events(),
     ));

@@ -1,4 +1,5 @@
-//! Watching a running job from `st run`: one progress line kept up to date on a terminal, and
+//! Watching a running job from `st run` (its events) or `st submit` (events made from what
+//! the cluster reports): one progress line kept up to date on a terminal, and
 //! SeaTunnel's progress block every `print-execution-info-interval` seconds otherwise; restarts
 //! are printed as they happen.
 
@@ -19,6 +20,8 @@ pub struct Watch {
     pub retry_times: u32,
     /// Between progress blocks when not on a terminal.
     pub interval: Duration,
+    /// Print each state the job enters before its end (`st submit`).
+    pub states: bool,
 }
 
 /// Follows `events` until the job ends (or the sender goes away).
@@ -62,6 +65,7 @@ pub async fn run(w: Watch, mut events: broadcast::Receiver<JobEvent>) {
                     ));
                 }
                 Ok(JobEvent::Job { status, .. }) if status.is_end() => break,
+                Ok(JobEvent::Job { status, .. }) if w.states => say(format!("Job {}: {status}", w.job_id)),
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },

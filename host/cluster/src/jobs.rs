@@ -61,6 +61,8 @@ pub enum Update {
     Metrics(Vec<u8>),
     /// A pipeline completed a checkpoint.
     Checkpoint(u32, crate::map::CheckpointPointer),
+    /// Something happened that the job's states do not tell (a pipeline restarted).
+    Event(String),
 }
 
 /// How a job ended.
@@ -132,6 +134,231 @@ impl Placement {
     }
 }
 
+/// Where a job's tasks run now, kept by its job master. When a task's node is lost (its
+/// stream broke and it does not answer), that node's tasks are placed again on the live task
+/// nodes' free slots as their pipelines start them again, and the job's slots follow them.
+#[derive(Clone)]
+pub struct Sites {
+    svc: Service,
+    job: JobId,
+    tag_filter: BTreeMap<String, String>,
+    pub cluster_name: String,
+    /// The node the job master runs on.
+    pub here: u64,
+    state: Arc<Mutex<SitesState>>,
+    /// One re-placement at a time.
+    moving: Arc<tokio::sync::Mutex<()>>,
+}
+
+struct SitesState {
+    placement: Placement,
+    /// Nodes found gone whose tasks have not moved yet, with their addresses.
+    lost: BTreeMap<u64, String>,
+}
+
+impl Sites {
+    fn new(svc: Service, plan: &JobPlan, placement: Placement) -> Sites {
+        Sites {
+            job: plan.job_id,
+            tag_filter: plan.tag_filter.clone(),
+            cluster_name: placement.cluster_name.clone(),
+            here: placement.here,
+            svc,
+            state: Arc::new(Mutex::new(SitesState {
+                placement,
+                lost: BTreeMap::new(),
+            })),
+            moving: Default::default(),
+        }
+    }
+
+    /// Where the task runs, unless its node was lost (then [`Sites::replace`] says).
+    pub fn current(&self, pipeline: u32, role: TaskRole) -> Option<Site> {
+        let st = self.state.lock().expect("sites");
+        st.placement
+            .tasks
+            .get(&(pipeline, role))
+            .filter(|s| !st.lost.contains_key(&s.node))
+            .cloned()
+    }
+
+    /// How many tasks each node runs now.
+    pub fn per_node(&self) -> BTreeMap<u64, u32> {
+        self.state.lock().expect("sites").placement.per_node()
+    }
+
+    /// A task's stream to `site` broke: whether its node is gone (it does not answer a probe
+    /// either). A gone node's tasks move when their pipelines start them again.
+    pub async fn check_lost(&self, site: &Site) -> bool {
+        if site.node == self.here
+            || crate::node::probe(&self.svc.identity, &site.address)
+                .await
+                .is_some_and(|r| r.accepted)
+        {
+            return false;
+        }
+        let mut st = self.state.lock().expect("sites");
+        if st.placement.tasks.values().any(|s| s.node == site.node) {
+            st.lost.insert(site.node, site.address.clone());
+        }
+        true
+    }
+
+    /// Where a task whose node was lost runs now: every task of each lost node is placed on
+    /// the live task nodes' free slots (this one's too) and the job's slots are reserved
+    /// again. Without enough slots, it waits under `WAIT` and fails under `REJECT`
+    /// (SeaTunnel's `NoEnoughResourceException`, saying why).
+    pub async fn replace(&self, pipeline: u32, role: TaskRole) -> Result<Site, st_plan::Failure> {
+        let _one = self.moving.lock().await;
+        let mut waiting = false;
+        loop {
+            if let Some(site) = self.current(pipeline, role) {
+                return Ok(site);
+            }
+            let why = match self.move_off_lost().await {
+                Ok(()) => continue,
+                Err(why) => why,
+            };
+            if !self.svc.wait_for_slots {
+                return Err(st_plan::Failure::new(
+                    st_plan::FailureKind::Fatal,
+                    format!("NoEnoughResourceException: {why}"),
+                ));
+            }
+            if !waiting {
+                waiting = true;
+                let text = format!("pipeline {pipeline} waits for slots: {why}");
+                tracing::warn!("job {}: {text}", self.job);
+                self.event(text).await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Records `text` as one of the job's events.
+    async fn event(&self, text: String) {
+        let cmd = Command::JobEvent {
+            job: self.job,
+            at_ms: now_ms(),
+            text,
+            by: Some(self.here),
+        };
+        if let Err(e) = self.svc.write_retrying(cmd).await {
+            tracing::warn!("job {}: an event was not recorded: {e}", self.job);
+        }
+    }
+
+    /// Moves every task of the lost nodes onto live task nodes with free slots.
+    async fn move_off_lost(&self) -> Result<(), String> {
+        let (mut placement, lost) = {
+            let st = self.state.lock().expect("sites");
+            (st.placement.clone(), st.lost.clone())
+        };
+        // A lost node that answers again (restarted) takes tasks again: its old ones are gone.
+        let nodes = self.svc.live_task_nodes(self.job, &self.tag_filter).await;
+        let mut moving: Vec<(u32, TaskRole)> = placement
+            .tasks
+            .iter()
+            .filter(|(_, s)| lost.contains_key(&s.node))
+            .map(|(k, _)| *k)
+            .collect();
+        moving.sort_by_key(|(p, r)| (*p, r.key()));
+        let mut on = placement.per_node();
+        on.retain(|n, _| !lost.contains_key(n));
+        // What each live node has left for the moved tasks: its free slots for this job
+        // (which count the job's own as free) less what the job's other tasks take there.
+        let mut left: Vec<Option<u32>> = nodes
+            .iter()
+            .map(|(n, _, free)| free.map(|f| f.saturating_sub(on.get(n).copied().unwrap_or(0))))
+            .collect();
+        let before = left.clone();
+        let short = |left: &[Option<u32>]| {
+            let free: Vec<String> = nodes
+                .iter()
+                .zip(left)
+                .map(|((_, a, _), f)| match f {
+                    Some(f) => format!("{a}: {f} free"),
+                    None => format!("{a}: no limit"),
+                })
+                .collect();
+            format!(
+                "job {}: the {} tasks of lost node{} {} need slots, the live task nodes have {}",
+                self.job,
+                moving.len(),
+                if lost.len() == 1 { "" } else { "s" },
+                lost.values().cloned().collect::<Vec<_>>().join(", "),
+                if free.is_empty() {
+                    "none".to_string()
+                } else {
+                    free.join(", ")
+                }
+            )
+        };
+        let mut moved: BTreeMap<u32, BTreeMap<String, u32>> = BTreeMap::new();
+        let mut cursor = 0;
+        for key in &moving {
+            let slot = (0..nodes.len())
+                .map(|k| (cursor + k) % nodes.len())
+                .find(|&i| left[i].is_none_or(|f| f > 0));
+            let Some(i) = slot else {
+                return Err(short(&before));
+            };
+            if let Some(f) = &mut left[i] {
+                *f -= 1;
+            }
+            cursor = (i + 1) % nodes.len();
+            let (node, address) = (nodes[i].0, nodes[i].1.clone());
+            *on.entry(node).or_insert(0) += 1;
+            *moved
+                .entry(key.0)
+                .or_default()
+                .entry(address.clone())
+                .or_insert(0) += 1;
+            placement.tasks.insert(*key, Site { node, address });
+        }
+        match self
+            .svc
+            .write(Command::ReserveSlots { job: self.job, on })
+            .await
+        {
+            Ok(Applied::Done | Applied::Stale) => {}
+            Ok(Applied::Rejected(why)) => return Err(why),
+            Err(e) => return Err(e),
+        }
+        {
+            let mut st = self.state.lock().expect("sites");
+            st.placement = placement;
+            st.lost.retain(|n, _| !lost.contains_key(n));
+        }
+        let checkpoints = self
+            .svc
+            .sm
+            .map()
+            .jobs
+            .get(&self.job)
+            .map(|r| r.checkpoints.clone())
+            .unwrap_or_default();
+        let gone = lost.values().cloned().collect::<Vec<_>>().join(", ");
+        for (pipeline, to) in moved {
+            let from = match checkpoints.get(&pipeline) {
+                Some(c) => format!("from checkpoint {}", c.id),
+                None => "from the start".to_string(),
+            };
+            let to = to
+                .iter()
+                .map(|(a, n)| format!("{a} ({n} task{})", if *n == 1 { "" } else { "s" }))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let text = format!(
+                "pipeline {pipeline} restarted on node {to} {from} after node {gone} was lost"
+            );
+            tracing::warn!("job {}: {text}", self.job);
+            self.event(text).await;
+        }
+        Ok(())
+    }
+}
+
 /// Every task of `plan`: per pipeline an enumerator per source, a committer per sink and the
 /// fused subtasks, SeaTunnel's 2 + P slots.
 pub fn tasks_of(plan: &JobPlan) -> Vec<(u32, TaskRole)> {
@@ -158,13 +385,13 @@ pub trait JobHost: Send + Sync + 'static {
     /// Keeps an uploaded plugin component where every node can load it; returns its sha256.
     async fn put_plugin(&self, name: &str, component: Vec<u8>) -> Result<String, String>;
     async fn plan(&self, submission: &Submission, job_id: JobId) -> Result<JobPlan, PlanError>;
-    /// Runs `plan` to its end with its tasks where `placement` puts them, sending its state
+    /// Runs `plan` to its end with its tasks where `sites` puts them, sending its state
     /// changes to `updates` and heeding `stop`.
     async fn run(
         &self,
         plan: JobPlan,
         resume: bool,
-        placement: Placement,
+        sites: Sites,
         stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
     ) -> Ended;
@@ -306,6 +533,7 @@ impl Service {
             error: None,
             master: self.identity.id,
             checkpoints: Default::default(),
+            events: Vec::new(),
         });
         let cmd = if s.resume {
             Command::ResubmitJob(record)
@@ -381,6 +609,12 @@ impl Service {
                                 pointer,
                                 by: Some(me),
                             },
+                            Update::Event(text) => Command::JobEvent {
+                                job: id,
+                                at_ms: now_ms(),
+                                text,
+                                by: Some(me),
+                            },
                         };
                         if let Err(e) = svc.write_retrying(cmd).await {
                             tracing::warn!("job {id}: a state change was not recorded: {e}");
@@ -406,7 +640,8 @@ impl Service {
                             .collect::<Vec<_>>()
                             .join(", ")
                     );
-                    host.run(plan, resume, placement, stopped, tx).await
+                    let sites = Sites::new(svc.clone(), &plan, placement);
+                    host.run(plan, resume, sites, stopped, tx).await
                 }
                 Err(ended) => {
                     drop(tx);
@@ -555,12 +790,17 @@ impl Service {
         }
     }
 
-    /// A placement of `tasks` on the live task nodes' free slots, this node's first.
-    async fn place(&self, plan: &JobPlan, tasks: &[(u32, TaskRole)]) -> Result<Placement, String> {
+    /// The live nodes that run tasks and carry `plan`'s tags, with their free slots for its
+    /// job (`None`: no limit), this node first.
+    async fn live_task_nodes(
+        &self,
+        job: JobId,
+        tag_filter: &BTreeMap<String, String>,
+    ) -> Vec<(u64, String, Option<u32>)> {
         let map = self.sm.map();
         let mut nodes: Vec<(u64, String, Option<u32>)> = Vec::new();
         let matches = |tags: &BTreeMap<String, String>| {
-            plan.tag_filter.iter().all(|(k, v)| tags.get(k) == Some(v))
+            tag_filter.iter().all(|(k, v)| tags.get(k) == Some(v))
         };
         for (&node, rec) in &map.nodes {
             if !rec.role.runs_tasks() || !matches(&rec.tags) {
@@ -571,14 +811,16 @@ impl Service {
                     .await
                     .is_some_and(|r| r.accepted);
             if alive {
-                nodes.push((
-                    node,
-                    rec.address.clone(),
-                    map.slots_free_for(node, plan.job_id),
-                ));
+                nodes.push((node, rec.address.clone(), map.slots_free_for(node, job)));
             }
         }
         nodes.sort_by_key(|(n, _, _)| (*n != self.identity.id, *n));
+        nodes
+    }
+
+    /// A placement of `tasks` on the live task nodes' free slots, this node's first.
+    async fn place(&self, plan: &JobPlan, tasks: &[(u32, TaskRole)]) -> Result<Placement, String> {
+        let nodes = self.live_task_nodes(plan.job_id, &plan.tag_filter).await;
         let total_free: Option<u32> = nodes
             .iter()
             .try_fold(0u32, |acc, (_, _, f)| f.map(|f| acc + f));

@@ -90,7 +90,15 @@ pub struct JobRecord {
     /// Each pipeline's latest completed checkpoint.
     #[serde(default)]
     pub checkpoints: BTreeMap<u32, CheckpointPointer>,
+    /// What happened to it that its states do not tell (a pipeline restarted, tasks moved off a
+    /// lost node): time (ms since the epoch) and text, oldest first, the latest
+    /// [`MAX_JOB_EVENTS`].
+    #[serde(default)]
+    pub events: Vec<(u64, String)>,
 }
+
+/// How many events a job record keeps.
+pub const MAX_JOB_EVENTS: usize = 100;
 
 /// A pipeline's latest completed checkpoint, as its job master recorded it (the checkpoint
 /// itself is in the checkpoint store).
@@ -152,6 +160,13 @@ pub enum Command {
     /// The jobs of an earlier cluster, read back from the map store by a cluster that started
     /// on empty disks: applied only while the map holds no job.
     RestoreJobs(BTreeMap<JobId, JobRecord>),
+    /// Something happened to a running job (`by` as for [`Command::JobStatus`]).
+    JobEvent {
+        job: JobId,
+        at_ms: u64,
+        text: String,
+        by: Option<u64>,
+    },
     /// Reserves slots for a job: `on` maps node to count; all of them or, when one node
     /// lacks them, none.
     ReserveSlots { job: JobId, on: BTreeMap<u64, u32> },
@@ -334,6 +349,24 @@ impl JobStateMap {
                 }
                 _ => Applied::Stale,
             },
+            Command::JobEvent {
+                job,
+                at_ms,
+                text,
+                by,
+            } => match self.jobs.get_mut(&job) {
+                Some(r) if by.is_some_and(|n| n != r.master) => Applied::Rejected(format!(
+                    "node {} is not job {job}'s job master any more",
+                    by.unwrap_or_default()
+                )),
+                Some(r) if !r.events.iter().any(|(t, e)| *t == at_ms && *e == text) => {
+                    r.events.push((at_ms, text));
+                    let over = r.events.len().saturating_sub(MAX_JOB_EVENTS);
+                    r.events.drain(..over);
+                    Applied::Done
+                }
+                _ => Applied::Stale,
+            },
             Command::ReserveSlots { job, on } => {
                 match self.jobs.get(&job) {
                     Some(r) if !r.status.is_end() => {}
@@ -444,6 +477,7 @@ mod tests {
             error: None,
             master: 1,
             checkpoints: BTreeMap::new(),
+            events: Vec::new(),
         }
     }
 

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use st_cluster::jobs::{Ended, JobHost, Placement, PlanError, Stop, Submission, Update, job_name};
+use st_cluster::jobs::{
+    Ended, JobHost, PlanError, Site, Sites, Stop, Submission, Update, job_name,
+};
 use st_engine::{
     Command, Commands, Engine, Event, Events, Failure, FailureKind, JobError, JobEvent, JobId,
     JobPlan, JobStatus, LocalLauncher, PreparedJob, TaskHandle, TaskLauncher, TaskStart,
@@ -49,104 +51,151 @@ impl EngineHost {
     }
 }
 
-/// Starts each task on the node its placement names: this node's in this process, others'
-/// through their `RunTask` stream.
+/// Starts each task on the node its sites name: this node's in this process, others' through
+/// their `RunTask` stream. A task whose node was lost is placed again first.
 struct ClusterLauncher {
-    local: LocalLauncher,
-    placement: Placement,
+    local: Arc<LocalLauncher>,
+    sites: Sites,
     plan: Arc<Vec<u8>>,
+}
+
+/// Stops the task it holds when dropped (a task started here after a re-placement, inside the
+/// launcher's own task).
+struct AbortOnDrop(Box<dyn TaskHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl TaskLauncher for ClusterLauncher {
     fn launch(&self, start: TaskStart, commands: Commands, events: Events) -> Box<dyn TaskHandle> {
         let task = start.task;
-        let Some(site) = self
-            .placement
-            .tasks
-            .get(&(task.pipeline, task.role))
-            .cloned()
-        else {
+        let here = self.sites.here;
+        match self.sites.current(task.pipeline, task.role) {
+            Some(site) if site.node == here => {
+                tracing::info!("running {task} here");
+                self.local.launch(start, commands, events)
+            }
+            Some(site) => {
+                let (sites, plan) = (self.sites.clone(), self.plan.clone());
+                spawn_task(remote(sites, site, plan, start, commands, events))
+            }
+            None => {
+                let (sites, plan, local) =
+                    (self.sites.clone(), self.plan.clone(), self.local.clone());
+                spawn_task(async move {
+                    let site = match sites.replace(task.pipeline, task.role).await {
+                        Ok(site) => site,
+                        Err(failure) => {
+                            let _ = events.send(Event::Failed {
+                                task,
+                                failure: failure.from_task(task),
+                            });
+                            return;
+                        }
+                    };
+                    if site.node == here {
+                        tracing::info!("running {task} here");
+                        let handle = AbortOnDrop(local.launch(start, commands, events));
+                        handle.0.ended().await;
+                    } else {
+                        remote(sites, site, plan, start, commands, events).await;
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Runs a task on `site` through its `RunTask` stream, forwarding commands and events; a
+/// stream that breaks fails the task, as a lost node when the node does not answer either.
+async fn remote(
+    sites: Sites,
+    site: Site,
+    plan: Arc<Vec<u8>>,
+    start: TaskStart,
+    mut commands: Commands,
+    events: Events,
+) {
+    let task = start.task;
+    let start = match serde_json::to_vec(&start) {
+        Ok(s) => s,
+        Err(e) => {
+            let failure =
+                Failure::new(FailureKind::Host, format!("{task} does not serialize: {e}"));
             let _ = events.send(Event::Failed {
                 task,
-                failure: Failure::new(FailureKind::Host, format!("{task} has no place"))
-                    .from_task(task),
+                failure: failure.from_task(task),
             });
-            return spawn_task(async {});
-        };
-        if site.node == self.placement.here {
-            tracing::info!("running {task} here");
-            return self.local.launch(start, commands, events);
+            return;
         }
-        let (cluster_name, plan) = (self.placement.cluster_name.clone(), self.plan.clone());
-        spawn_task(async move {
-            let lost = |why: String| Event::Failed {
-                task,
-                failure: Failure::new(
-                    FailureKind::Host,
-                    format!("node {} was lost: {why}", site.address),
-                )
-                .from_task(task),
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let _ = tx.send(st_proto::TaskIn {
+        cluster_name: sites.cluster_name.clone(),
+        plan: plan.to_vec(),
+        start,
+        command: Vec::new(),
+    });
+    let pump = tokio::spawn(async move {
+        while let Some(c) = commands.recv().await {
+            let Ok(command) = serde_json::to_vec(&c) else {
+                return;
             };
-            let start = match serde_json::to_vec(&start) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = events.send(lost(e.to_string()));
-                    return;
-                }
+            let msg = st_proto::TaskIn {
+                command,
+                ..Default::default()
             };
-            let (tx, rx) = mpsc::unbounded_channel();
-            let _ = tx.send(st_proto::TaskIn {
-                cluster_name,
-                plan: plan.to_vec(),
-                start,
-                command: Vec::new(),
-            });
-            let mut commands = commands;
-            let pump = tokio::spawn(async move {
-                while let Some(c) = commands.recv().await {
-                    let Ok(command) = serde_json::to_vec(&c) else {
-                        return;
-                    };
-                    let msg = st_proto::TaskIn {
-                        command,
-                        ..Default::default()
-                    };
-                    if tx.send(msg).is_err() {
-                        return;
-                    }
-                }
-            });
-            let outcome = async {
-                let mut client = st_proto::client(&site.address, Duration::from_secs(2))?;
-                let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
-                let mut events_in = client
-                    .run_task(stream)
-                    .await
-                    .map_err(|s| s.message().to_string())?
-                    .into_inner();
-                let mut ended = false;
-                while let Some(m) = events_in
-                    .message()
-                    .await
-                    .map_err(|s| s.message().to_string())?
-                {
-                    let ev: Event = serde_json::from_slice(&m.event).map_err(|e| e.to_string())?;
-                    ended |= matches!(ev, Event::Finished { .. } | Event::Failed { .. });
-                    let _ = events.send(ev);
-                }
-                if ended {
-                    Ok(())
-                } else {
-                    Err("its task ended without a word".to_string())
-                }
+            if tx.send(msg).is_err() {
+                return;
             }
-            .await;
-            pump.abort();
-            if let Err(why) = outcome {
-                tracing::warn!("{task} on {}: {why}", site.address);
-                let _ = events.send(lost(why));
-            }
-        })
+        }
+    });
+    let outcome = async {
+        let mut client = st_proto::client(&site.address, Duration::from_secs(2))?;
+        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+        let mut events_in = client
+            .run_task(stream)
+            .await
+            .map_err(|s| s.message().to_string())?
+            .into_inner();
+        let mut ended = false;
+        while let Some(m) = events_in
+            .message()
+            .await
+            .map_err(|s| s.message().to_string())?
+        {
+            let ev: Event = serde_json::from_slice(&m.event).map_err(|e| e.to_string())?;
+            ended |= matches!(ev, Event::Finished { .. } | Event::Failed { .. });
+            let _ = events.send(ev);
+        }
+        if ended {
+            Ok(())
+        } else {
+            Err("its task ended without a word".to_string())
+        }
+    }
+    .await;
+    pump.abort();
+    if let Err(why) = outcome {
+        tracing::warn!("{task} on {}: {why}", site.address);
+        let failure = if sites.check_lost(&site).await {
+            Failure::new(
+                FailureKind::NodeLost,
+                format!("node {} was lost: {why}", site.address),
+            )
+        } else {
+            Failure::new(
+                FailureKind::Host,
+                format!("the stream of {task} to node {} broke: {why}", site.address),
+            )
+        };
+        let _ = events.send(Event::Failed {
+            task,
+            failure: failure.from_task(task),
+        });
     }
 }
 
@@ -193,7 +242,7 @@ impl JobHost for EngineHost {
         &self,
         plan: JobPlan,
         resume: bool,
-        placement: Placement,
+        sites: Sites,
         mut stop: watch::Receiver<Stop>,
         updates: mpsc::UnboundedSender<Update>,
     ) -> Ended {
@@ -270,7 +319,10 @@ impl JobHost for EngineHost {
                         };
                         let _ = updates.send(Update::Checkpoint(pipeline, pointer));
                     }
-                    Ok(other) => tracing::info!("job {job_id}: {other}"),
+                    Ok(restarted @ JobEvent::Restarted { .. }) => {
+                        tracing::warn!("job {job_id}: {restarted}");
+                        let _ = updates.send(Update::Event(restarted.to_string()));
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("job {job_id}: {n} events not recorded (too many at once)");
                     }
@@ -292,8 +344,8 @@ impl JobHost for EngineHost {
             .engine
             .run_placed(prepared, resume, move |job| {
                 Arc::new(ClusterLauncher {
-                    local: LocalLauncher::new(runtime, job.clone()),
-                    placement,
+                    local: Arc::new(LocalLauncher::new(runtime, job.clone())),
+                    sites,
                     plan: plan_json,
                 })
             })

@@ -41,6 +41,9 @@ pub enum FailureKind {
     Load,
     /// The host failed around a task (a thread that ended abnormally, an unreadable snapshot).
     Host,
+    /// The node a task ran on died or stopped answering: the task runs again elsewhere, and
+    /// this does not count against `job.retry.times` (nothing is wrong with the job).
+    NodeLost,
 }
 
 impl FailureKind {
@@ -59,7 +62,8 @@ impl FailureKind {
             | FailureKind::Crash
             | FailureKind::Timeout
             | FailureKind::Storage
-            | FailureKind::Host => RetryHint::Restart,
+            | FailureKind::Host
+            | FailureKind::NodeLost => RetryHint::Restart,
             FailureKind::Fatal
             | FailureKind::Contract
             | FailureKind::InvalidOption

@@ -200,6 +200,8 @@ pub(crate) async fn run_pipeline(
     };
     tasks.status.apply(PipelineInput::Scheduled);
     let mut attempt: Attempt = 0;
+    // Restarts that count against `job.retry.times`: a lost node's do not.
+    let mut retries: u32 = 0;
     loop {
         tasks.status.apply(PipelineInput::Deploying);
         tasks.ensure_committers(plan, pipeline, attempt);
@@ -231,7 +233,9 @@ pub(crate) async fn run_pipeline(
                     tasks.wait_for_end(t).await;
                 }
                 let cancelled = failure.is_cancel() || control.cancel.is_cancelled();
-                let restart = !cancelled && failure.may_restart() && attempt < plan.retry_times;
+                let counts = failure.kind != FailureKind::NodeLost;
+                let restart =
+                    !cancelled && failure.may_restart() && (!counts || retries < plan.retry_times);
                 let from = if restart { latest().await } else { Ok(None) };
                 let from = match from {
                     Ok(from) if restart => from,
@@ -248,6 +252,7 @@ pub(crate) async fn run_pipeline(
                 };
                 tasks.status.apply(PipelineInput::Failed { restart: true });
                 attempt += 1;
+                retries += u32::from(counts);
                 control.emit(JobEvent::Restarted {
                     pipeline: pipeline.id,
                     attempt,

@@ -86,6 +86,9 @@ struct Script {
     fail_after_first_checkpoint: Option<(u32, u32)>,
     /// (attempt, subtask): never acknowledges a barrier.
     silent: Option<(u32, u32)>,
+    /// Subtask 0 of every attempt before this one is lost with its node at its first
+    /// completed checkpoint.
+    node_lost_before_attempt: u32,
 }
 
 /// What the fake tasks saw, in order, e.g. `barrier enumerator/0@0 1`.
@@ -243,6 +246,14 @@ async fn fake_task(task: TaskId, script: Script, log: Log, mut cmds: Commands, e
                 send(Event::Committed { task, id });
             }
             Command::CheckpointComplete { id } => {
+                if subtask == Some(0) && task.attempt < script.node_lost_before_attempt {
+                    send(Event::Failed {
+                        task,
+                        failure: st_plan::Failure::new(FailureKind::NodeLost, "node B was lost")
+                            .from_task(task),
+                    });
+                    return;
+                }
                 if id == 1 && is(script.fail_after_first_checkpoint) {
                     send(Event::Failed {
                         task,
@@ -411,6 +422,31 @@ async fn a_crash_restarts_from_the_latest_checkpoint_and_commits_it_again_first(
 }
 
 #[tokio::test]
+async fn lost_nodes_restart_the_pipeline_without_using_up_its_retries() {
+    let script = Script {
+        node_lost_before_attempt: 4,
+        ..Script::default()
+    };
+    // No retries at all, and four attempts lost to dead nodes: the fifth finishes.
+    let (p, f) = (plan(true, Some(50), 0), fake(script));
+    let outcome = run(&p, &f, &control(Some(memory_store())))
+        .await
+        .expect("finishes");
+    assert!(matches!(outcome, Outcome::Finished(_)), "{outcome:?}");
+    assert!(f.log.lines().contains(&"launch subtask/0@4".to_string()));
+    // A crash still counts: with no retries it fails the pipeline at once.
+    let script = Script {
+        fail_after_first_checkpoint: Some((0, 0)),
+        ..Script::default()
+    };
+    let (p, f) = (plan(true, Some(50), 0), fake(script));
+    let failure = run(&p, &f, &control(Some(memory_store())))
+        .await
+        .expect_err("fails");
+    assert_eq!(failure.kind, FailureKind::Crash, "{failure}");
+}
+
+#[tokio::test]
 async fn a_cancel_during_a_checkpoint_stops_every_task_without_a_retry() {
     let script = Script {
         silent: Some((0, 0)),
@@ -473,6 +509,7 @@ async fn a_late_ack_of_an_older_attempt_does_not_count() {
     let script = Script {
         fail_after_first_checkpoint: Some((0, 1)),
         silent: Some((1, 0)),
+        ..Script::default()
     };
     let (plan, fake) = (plan(false, Some(50), 1), fake(script));
     let senders = fake.senders.clone();

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use crate::*;
 
-const FORM: Duration = Duration::from_secs(20);
+pub(crate) const FORM: Duration = Duration::from_secs(20);
 
 /// A formed cluster of `n` hybrid nodes, and the address of one that is not the master.
-fn formed(n: usize) -> (Cluster, String) {
+pub(crate) fn formed(n: usize) -> (Cluster, String) {
     formed_with(n, "")
 }
 
 /// [`formed`], with `engine` lines in each node's st.yaml.
-fn formed_with(n: usize, engine: &str) -> (Cluster, String) {
+pub(crate) fn formed_with(n: usize, engine: &str) -> (Cluster, String) {
     let mut c = Cluster::with_engine(n, "strait-test", engine);
     c.start_all();
     let v = wait_nodes(&c, &c.nodes[0].address(), FORM, "the cluster forms", |v| {
@@ -34,13 +34,13 @@ fn formed_with(n: usize, engine: &str) -> (Cluster, String) {
 }
 
 /// `st` with the cluster's name and `address`.
-fn st_at(address: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn st_at(address: &str, args: &[&str]) -> std::process::Output {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--address", address, "--cluster", "strait-test"]);
     st(&all)
 }
 
-fn text(out: &std::process::Output) -> (String, String) {
+pub(crate) fn text(out: &std::process::Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -48,7 +48,7 @@ fn text(out: &std::process::Output) -> (String, String) {
 }
 
 /// FakeSource (`rows` per reader, `parallelism` readers) → LocalFile csv in `out`.
-fn file_job(
+pub(crate) fn file_job(
     dir: &Path,
     out: &Path,
     mode: &str,
@@ -90,7 +90,7 @@ sink {{
 }
 
 /// Rows in the committed csv files of `dir` (temporary files excluded).
-fn committed_rows(dir: &Path) -> usize {
+pub(crate) fn committed_rows(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -99,7 +99,7 @@ fn committed_rows(dir: &Path) -> usize {
         .sum()
 }
 
-fn status_json(address: &str, id: &str) -> serde_json::Value {
+pub(crate) fn status_json(address: &str, id: &str) -> serde_json::Value {
     let out = st_at(address, &["status", id]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "st status {id}: {stdout}{stderr}");
@@ -107,7 +107,7 @@ fn status_json(address: &str, id: &str) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
-fn wait_status(c: &Cluster, address: &str, id: &str, want: &str) -> serde_json::Value {
+pub(crate) fn wait_status(c: &Cluster, address: &str, id: &str, want: &str) -> serde_json::Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let v = status_json(address, id);
@@ -439,7 +439,7 @@ fn the_job_history_survives_the_masters_death_and_a_restart_of_every_node() {
 }
 
 /// The id `st submit` printed (`Submit job finished, job id: ID, ...`).
-fn submitted_id(stderr: &str) -> String {
+pub(crate) fn submitted_id(stderr: &str) -> String {
     stderr
         .split("job id: ")
         .nth(1)
@@ -481,10 +481,11 @@ fn a_jobs_tasks_run_across_the_nodes_and_every_row_is_committed_once() {
     );
 }
 
-const STATIC_SLOTS: &str = "    slot-service:\n      dynamic-slot: false\n      slot-num: 3\n";
+pub(crate) const STATIC_SLOTS: &str =
+    "    slot-service:\n      dynamic-slot: false\n      slot-num: 3\n";
 
 /// The slots in use over all nodes, and their total, as `st nodes` shows them.
-fn slots(address: &str) -> (u64, u64) {
+pub(crate) fn slots(address: &str) -> (u64, u64) {
     let v = nodes(address).unwrap();
     members(&v).iter().fold((0, 0), |(u, t), n| {
         (
@@ -494,7 +495,7 @@ fn slots(address: &str) -> (u64, u64) {
     })
 }
 
-fn wait_slots(c: &Cluster, address: &str, used: u64) {
+pub(crate) fn wait_slots(c: &Cluster, address: &str, used: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while slots(address).0 != used {
         assert!(
@@ -586,7 +587,7 @@ fn under_wait_a_job_stays_pending_until_slots_free_up_and_a_pending_job_can_be_c
 }
 
 /// Waits until `dir` holds `rows` committed rows, then checks no more arrive.
-fn wait_rows(c: &Cluster, dir: &Path, rows: usize) {
+pub(crate) fn wait_rows(c: &Cluster, dir: &Path, rows: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     while committed_rows(dir) < rows {
         assert!(
@@ -623,11 +624,33 @@ fn a_savepoint_stops_a_job_and_a_resume_finishes_it_with_every_row_once() {
         "the savepoint came before the end: {partial} rows"
     );
 
-    // Resuming a job that is not stopped is refused; this one resumes and finishes.
-    let out = st_at(&other, &["resume", &id, &job]);
+    // This one resumes and finishes; the waiting client prints SeaTunnel's progress block
+    // (stderr is not a terminal) every print-execution-info-interval seconds of its st.yaml.
+    let client_conf = c.dir.path().join("client-st.yaml");
+    std::fs::write(
+        &client_conf,
+        "seatunnel:\n  engine:\n    print-execution-info-interval: 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(st_bin())
+        .args([
+            "resume",
+            &id,
+            &job,
+            "--address",
+            &other,
+            "--cluster",
+            "strait-test",
+        ])
+        .env("ST_CONFIG", &client_conf)
+        .env_remove("ST_ADDRESS")
+        .output()
+        .unwrap();
     let (_, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}\n{}", c.logs());
     assert!(stderr.contains("end with state FINISHED"), "{stderr}");
+    assert!(stderr.contains("Job Progress Information"), "{stderr}");
+    assert!(stderr.contains(&format!("Job {id}: RUNNING")), "{stderr}");
     assert_eq!(
         committed_rows(&out_dir),
         200 * 4,
@@ -940,7 +963,7 @@ fn with_a_map_store_a_cluster_restarted_on_empty_disks_gets_its_running_job_back
 
 /// Submits (`--async`) a job that reads slowly enough to be hit mid-way: `rows` per reader in
 /// `splits` splits, one split every 100 ms; returns its id once it runs, and the job file.
-fn submit_slow(
+pub(crate) fn submit_slow(
     c: &Cluster,
     address: &str,
     out_dir: &Path,
