@@ -27,9 +27,10 @@ lint:
     cd sdk && cargo clippy --all-targets --target-dir ../target/sdk-native -- -D warnings
 
 # Benchmarks: start-up (compile, disk and memory cache, instantiation, cancel, the whole `st run`
-# process), a 3-node cluster against local mode (idle cost, submit -> RUNNING, throughput), then
+# process), a 3-node cluster against local mode (idle cost, submit -> RUNNING, throughput),
+# failover times (kill -9 of a task node, of the master), then
 # the wasm pipeline against the same pipeline in native Rust, then transforms.
-# `ST_BENCH=startup|cluster|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
+# `ST_BENCH=startup|cluster|failover|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
 # `ST_BENCH_COPY_ROWS` the size of the csv copy (default 10 M rows, about 1 GB).
 bench:
     pip install --quiet duckdb || echo "duckdb not installed: its comparison is skipped"

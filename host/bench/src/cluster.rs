@@ -7,13 +7,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use st_proto::cluster_client::ClusterClient;
-use tonic::transport::Channel;
+pub(crate) const CLUSTER: &str = "bench";
 
-const CLUSTER: &str = "bench";
+pub(crate) struct Node {
+    pub(crate) child: Child,
+}
 
-struct Node {
-    child: Child,
+impl Node {
+    pub(crate) fn start(node_bin: &Path, home: &Path) -> Node {
+        let child = Command::new(node_bin)
+            .env("STRAIT_HOME", home)
+            .env("ST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("st-node");
+        Node { child }
+    }
 }
 
 impl Drop for Node {
@@ -23,13 +33,13 @@ impl Drop for Node {
     }
 }
 
-fn binary(name: &str) -> Option<PathBuf> {
+pub(crate) fn binary(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let p = exe.parent()?.join(name);
     p.exists().then_some(p)
 }
 
-fn free_ports(n: usize) -> Vec<u16> {
+pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let l: Vec<_> = (0..n)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
         .collect();
@@ -74,11 +84,11 @@ fn job(
     text
 }
 
-async fn client(addr: &str) -> ClusterClient<Channel> {
+pub(crate) async fn client(addr: &str) -> st_proto::Client {
     st_proto::client(addr, Duration::from_secs(2)).expect("client")
 }
 
-async fn status(c: &mut ClusterClient<Channel>, id: u64) -> String {
+pub(crate) async fn status(c: &mut st_proto::Client, id: u64) -> String {
     let r = c
         .job(st_proto::JobRequest { job_id: id })
         .await
@@ -88,7 +98,7 @@ async fn status(c: &mut ClusterClient<Channel>, id: u64) -> String {
     v["status"].as_str().unwrap_or_default().to_string()
 }
 
-async fn submit(c: &mut ClusterClient<Channel>, config: &str) -> u64 {
+pub(crate) async fn submit(c: &mut st_proto::Client, config: &str) -> u64 {
     let r = c
         .submit(st_proto::SubmitRequest {
             cluster_name: CLUSTER.into(),
@@ -103,7 +113,7 @@ async fn submit(c: &mut ClusterClient<Channel>, config: &str) -> u64 {
     r.job_id
 }
 
-async fn wait_for(c: &mut ClusterClient<Channel>, id: u64, want: &str) {
+pub(crate) async fn wait_for(c: &mut st_proto::Client, id: u64, want: &str) {
     loop {
         let s = status(c, id).await;
         if s == want {
@@ -117,21 +127,16 @@ async fn wait_for(c: &mut ClusterClient<Channel>, id: u64, want: &str) {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-pub fn run(tokio: &tokio::runtime::Runtime, rows: u64) {
-    let (Some(node_bin), Some(st_bin)) = (binary("st-node"), binary("st")) else {
-        println!(
-            "cluster: skipped (build them first: `cargo build --release -p st-node -p st-cli`)"
-        );
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("strait-bench-cluster-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let ports = free_ports(3);
+/// Starts `n` release nodes under `dir` (one home each, a shared checkpoint store and component
+/// cache, grants allowed within `dir`); returns them and their addresses.
+pub(crate) fn start_nodes(node_bin: &Path, dir: &Path, n: usize) -> (Vec<Node>, Vec<String>) {
+    let _ = std::fs::remove_dir_all(dir);
+    let ports = free_ports(n);
     let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let cache = dir.join("components");
     let mut nodes = Vec::new();
@@ -150,35 +155,55 @@ pub fn run(tokio: &tokio::runtime::Runtime, rows: u64) {
         std::fs::write(
             home.join("conf/st.yaml"),
             format!(
-                "seatunnel:\n  engine:\n    component-cache-dir: {}\n    checkpoint:\n      storage:\n        plugin-config:\n          namespace: {}\n",
+                "seatunnel:\n  engine:\n    component-cache-dir: {}\n    sandbox:\n      allowed-dirs: [{}]\n    checkpoint:\n      storage:\n        plugin-config:\n          namespace: {}\n",
                 cache.display(),
+                dir.display(),
                 dir.join("checkpoints").display()
             ),
         )
         .expect("st.yaml");
-        let child = Command::new(&node_bin)
-            .env("STRAIT_HOME", &home)
-            .env("ST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("st-node");
-        nodes.push(Node { child });
+        nodes.push(Node::start(node_bin, &home));
     }
+    (nodes, members)
+}
+
+/// Waits until `n` nodes are alive and registered under a master.
+pub(crate) async fn wait_formed(c: &mut st_proto::Client, n: usize) {
+    let formed = Instant::now();
+    loop {
+        if let Ok(r) = c.nodes(st_proto::NodesRequest {}).await {
+            let r = r.into_inner();
+            let alive = r
+                .nodes
+                .iter()
+                .filter(|n| n.alive && n.role != "unregistered")
+                .count();
+            if r.master != 0 && alive == n {
+                return;
+            }
+        }
+        assert!(
+            formed.elapsed() < Duration::from_secs(60),
+            "the cluster did not form"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn run(tokio: &tokio::runtime::Runtime, rows: u64) {
+    let (Some(node_bin), Some(st_bin)) = (binary("st-node"), binary("st")) else {
+        println!(
+            "cluster: skipped (build them first: `cargo build --release -p st-node -p st-cli`)"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("strait-bench-cluster-{}", std::process::id()));
+    let (nodes, members) = start_nodes(&node_bin, &dir, 3);
     let first = members[0].clone();
     tokio.block_on(async {
         let mut c = client(&first).await;
         let formed = Instant::now();
-        loop {
-            if let Ok(r) = c.nodes(st_proto::NodesRequest {}).await {
-                let r = r.into_inner();
-                if r.master != 0 && r.nodes.iter().all(|n| n.alive && n.role != "unregistered") {
-                    break;
-                }
-            }
-            assert!(formed.elapsed() < Duration::from_secs(30), "the cluster did not form");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_formed(&mut c, 3).await;
         println!(
             "cluster: 3 nodes formed in {:.0} ms",
             formed.elapsed().as_secs_f64() * 1000.0

@@ -4,6 +4,7 @@
 //! and the wasm/native ratio. Rows per run: `ST_BENCH_ROWS` (default 20,000,000).
 
 mod cluster;
+mod failover;
 mod files;
 mod startup;
 
@@ -185,6 +186,12 @@ fn main() {
     if which == "cluster" || which == "all" {
         cluster::run(&tokio, rows);
         if which == "cluster" {
+            return;
+        }
+    }
+    if which == "failover" || which == "all" {
+        failover::run(&tokio);
+        if which == "failover" {
             return;
         }
     }

@@ -13,9 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use anyhow::Context as _;
-use st_proto::cluster_client::ClusterClient;
 use st_proto::{NodesReply, NodesRequest};
-use tonic::transport::Channel;
 
 /// How a cluster verb finds the cluster.
 #[derive(Debug, clap::Args)]
@@ -68,10 +66,11 @@ fn addresses(target: &Target) -> anyhow::Result<(Vec<String>, String)> {
 /// at the moment is passed over for the next.
 async fn first<T, F, Fut>(target: &Target, call: F) -> anyhow::Result<T>
 where
-    F: Fn(ClusterClient<Channel>) -> Fut,
+    F: Fn(st_proto::Client) -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
     let (list, from) = addresses(target)?;
+    client_secret()?;
     let mut why = Vec::new();
     for addr in &list {
         let client = st_proto::client(addr, Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
@@ -104,8 +103,39 @@ async fn nodes_reply(target: &Target) -> anyhow::Result<NodesReply> {
     .await
 }
 
+/// The cluster secret this client presents (once per process): `ST_SECRET_FILE` (a file
+/// holding it), `ST_SECRET`, or `security` in the engine config `st` finds (`ST_CONFIG`,
+/// `$STRAIT_HOME/conf/st.yaml`, ...); none: calls carry no token.
+fn client_secret() -> anyhow::Result<()> {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if DONE.get().is_some() {
+        return Ok(());
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let secret = if let Some(file) = env("ST_SECRET_FILE") {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("ST_SECRET_FILE: cannot read {file}: {e}"))?;
+        Some(text.trim().to_string())
+    } else if let Some(s) = env("ST_SECRET") {
+        Some(s)
+    } else {
+        st_conf::EngineConfig::discover(None)
+            .ok()
+            .and_then(|c| c.security.secret().ok().flatten())
+    };
+    st_proto::auth::set_secret(secret.as_deref());
+    let _ = DONE.set(());
+    Ok(())
+}
+
 /// A gRPC failure in words: tonic's transport errors hide the cause in their source chain.
 fn status_text(s: &tonic::Status) -> String {
+    if s.code() == tonic::Code::Unauthenticated {
+        return format!(
+            "{} (this client's secret comes from ST_SECRET_FILE, ST_SECRET or security.secret in st.yaml)",
+            s.message()
+        );
+    }
     let mut text = s.message().to_string();
     let mut source = std::error::Error::source(s);
     while let Some(e) = source {

@@ -12,9 +12,7 @@ use openraft::raft::{
 use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::transport::Channel;
 
-use crate::proto::cluster_client::ClusterClient;
 use crate::proto::{RaftKind, RaftRequest};
 use crate::types::TypeConfig;
 
@@ -42,7 +40,7 @@ pub struct Peer {
     target: u64,
     address: String,
     cluster_name: String,
-    client: Option<ClusterClient<Channel>>,
+    client: Option<st_proto::Client>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -72,29 +72,33 @@ fn local(ip: std::net::IpAddr) -> bool {
 impl ClusterNode {
     pub async fn start(opts: NodeOptions) -> Result<ClusterNode, String> {
         let net = &opts.network;
-        if !opts.role.master_eligible() {
-            return Err("separated mode's worker role is not available yet: start the node as hybrid or master".into());
-        }
         if net.members.is_empty() {
             return Err(format!(
                 "{}: hazelcast.network.join.tcp-ip.member-list is empty; list every member (this node too)",
                 net.source
             ));
         }
-        let members: BTreeMap<u64, String> = net
-            .members
-            .iter()
-            .map(|m| (member_id(m), m.clone()))
-            .collect();
         // This node: the first member entry on this machine whose port it can take.
         let tries = if net.auto_increment {
             net.port_count.max(1)
         } else {
             1
         };
+        let members = master_entries(net, opts.role, tries);
         let mut bound = None;
         let mut taken = Vec::new();
-        for port in (net.port..).take(usize::from(tries)) {
+        // A node comes back as the member it was (its Raft log is that member's): the port it
+        // last had first, then the rest of its range.
+        let last_file = opts.data_dir.join("member");
+        let last: Option<u16> = std::fs::read_to_string(&last_file)
+            .ok()
+            .and_then(|a| a.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()));
+        let range: Vec<u16> = (net.port..).take(usize::from(tries)).collect();
+        let ports = last
+            .filter(|p| range.contains(p))
+            .into_iter()
+            .chain(range.iter().copied().filter(|p| Some(*p) != last));
+        for port in ports {
             let mine = net.members.iter().find(|m| {
                 m.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) == Some(port)
                     && resolve(m).iter().any(|a| local(a.ip()))
@@ -130,6 +134,9 @@ impl ClusterNode {
             });
         };
         let id = member_id(&address);
+        std::fs::create_dir_all(&opts.data_dir)
+            .and_then(|()| std::fs::write(&last_file, format!("{address}\n")))
+            .map_err(|e| format!("cannot write {}: {e}", last_file.display()))?;
         let fingerprint = members
             .iter()
             .map(|(id, a)| format!("{id}={a}"))
@@ -141,6 +148,7 @@ impl ClusterNode {
             address: address.clone(),
             fingerprint,
             members: members.clone(),
+            role: opts.role,
         });
 
         // Detection: a master silent for max.no.heartbeat seconds is replaced. Failover takes
@@ -184,13 +192,17 @@ impl ClusterNode {
             queue: Default::default(),
             map_store: opts.map_store.clone(),
             wait_for_slots: opts.wait_for_slots,
+            master_hint: Default::default(),
         };
         service.expire_history(opts.history_expire);
         service.export_to_map_store();
         let (stop, mut stopped) = watch::channel(false);
-        let svc = proto::cluster_server::ClusterServer::new(service.clone())
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
+        let svc = tonic::service::interceptor::InterceptedService::new(
+            proto::cluster_server::ClusterServer::new(service.clone())
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+            refuse_without_secret(),
+        );
         let server = tokio::spawn(async move {
             // Keepalives find a peer that vanished without closing its connections.
             tonic::transport::Server::builder()
@@ -218,16 +230,25 @@ impl ClusterNode {
             stop,
             server,
         };
-        node.bootstrap().await?;
-        node.watch_leadership();
-        node.register(NodeRecord {
+        let record = NodeRecord {
             id,
             address,
             role: opts.role,
             tags: net.attributes.clone(),
             slots: opts.slots,
             incarnation: incarnation(&opts.data_dir)?,
-        });
+        };
+        if opts.role.master_eligible() {
+            node.bootstrap().await?;
+            node.watch_leadership();
+            node.register(record);
+        } else {
+            node.follow_masters(
+                record,
+                Duration::from_secs(net.heartbeat_interval_secs.max(1)),
+                Duration::from_secs(net.max_no_heartbeat_secs.max(1)),
+            );
+        }
         Ok(node)
     }
 
@@ -246,12 +267,28 @@ impl ClusterNode {
         let me = &self.identity;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
         let mut answered = BTreeMap::new();
+        let mut refused = std::collections::BTreeSet::new();
         loop {
             for (&peer, addr) in me.members.iter().filter(|(id, _)| **id != me.id) {
                 if answered.contains_key(&peer) {
                     continue;
                 }
-                if let Some(reply) = probe(me, addr).await {
+                let reply = match ask(me, addr).await {
+                    Ok(r) => Some(r),
+                    // Not of this cluster (or this node is not): it is not waited for, and
+                    // the majority with the secret forms without it.
+                    Err(st) if st.code() == tonic::Code::Unauthenticated => {
+                        if refused.insert(peer) {
+                            tracing::error!(
+                                "node {addr} refused this node: {} (security.secret must be the same on every node)",
+                                st.message()
+                            );
+                        }
+                        None
+                    }
+                    Err(_) => None,
+                };
+                if let Some(reply) = reply {
                     if !reply.accepted {
                         tracing::error!(
                             "node {addr} refused this node: {}; not joining it",
@@ -376,6 +413,66 @@ impl ClusterNode {
         });
     }
 
+    /// A worker: finds the master among the master-eligible members every `interval`,
+    /// registers with it (again with each new master: a map restored from elsewhere may not
+    /// know it), and says so in its log when no master has answered for `patience`.
+    fn follow_masters(&self, record: NodeRecord, interval: Duration, patience: Duration) {
+        let service = self.service.clone();
+        let leaving = self.stop.subscribe();
+        tokio::spawn(async move {
+            let mut last_seen = tokio::time::Instant::now();
+            let mut lost = false;
+            loop {
+                if *leaving.borrow() {
+                    return;
+                }
+                let found = find_master(&service.identity).await;
+                let known = service.hinted_master();
+                match found {
+                    Some(master) => {
+                        last_seen = tokio::time::Instant::now();
+                        if lost {
+                            tracing::info!("a master is back: {master}; rejoining the cluster");
+                            lost = false;
+                        }
+                        if known.as_deref() != Some(master.as_str()) {
+                            tracing::info!("master is {master}");
+                            *service.master_hint.lock().expect("master hint") = Some(master);
+                            match service.write(Command::RegisterNode(record.clone())).await {
+                                Ok(_) => tracing::info!(
+                                    "registered as {} ({})",
+                                    record.address,
+                                    record.role
+                                ),
+                                Err(e) => {
+                                    tracing::warn!("registering with the master: {e}; retrying");
+                                    *service.master_hint.lock().expect("master hint") = None;
+                                }
+                            }
+                        }
+                    }
+                    None if !lost && last_seen.elapsed() >= patience => {
+                        lost = true;
+                        *service.master_hint.lock().expect("master hint") = None;
+                        tracing::warn!(
+                            "lost every master: none of {} has answered for {} s; this worker runs no new tasks until one is back",
+                            service
+                                .identity
+                                .members
+                                .values()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            patience.as_secs()
+                        );
+                    }
+                    None => {}
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+
     /// Writes this node's record into the map once a master takes it (retried until then).
     fn register(&self, record: NodeRecord) {
         let service = self.service.clone();
@@ -404,9 +501,78 @@ impl ClusterNode {
     }
 }
 
-/// Asks the node at `addr` who it is; `None` when it does not answer.
+/// Refuses calls without a valid token for the cluster secret (when this node has one),
+/// logging each refused address once a minute.
+fn refuse_without_secret()
+-> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    let logged: Arc<std::sync::Mutex<BTreeMap<std::net::IpAddr, std::time::Instant>>> =
+        Arc::default();
+    move |req: tonic::Request<()>| {
+        let Some(why) = st_proto::auth::refusal(&req) else {
+            return Ok(req);
+        };
+        let from = req.remote_addr();
+        if let Some(ip) = from.map(|a| a.ip()) {
+            let mut logged = logged.lock().expect("refusal log");
+            let due = logged
+                .get(&ip)
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+            if due {
+                logged.insert(ip, std::time::Instant::now());
+                tracing::warn!(
+                    "refused a call from {}: {why}",
+                    from.map_or("?".to_string(), |a| a.to_string())
+                );
+            }
+        }
+        Err(tonic::Status::unauthenticated(format!("refused: {why}")))
+    }
+}
+
+/// The member-list entries that hold the map and vote. Hybrid nodes: every entry. In separated
+/// mode masters and workers listen on different ports (SeaTunnel's hazelcast-master.yaml and
+/// hazelcast-worker.yaml): a master takes the entries on its own port (or port range) as the
+/// masters, a worker the entries off its own.
+fn master_entries(net: &NetworkConfig, role: Role, tries: u16) -> BTreeMap<u64, String> {
+    let own_range = |m: &String| {
+        m.rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .is_some_and(|p| p >= net.port && u32::from(p) < u32::from(net.port) + u32::from(tries))
+    };
+    net.members
+        .iter()
+        .filter(|m| match role {
+            Role::Hybrid => true,
+            Role::Master => own_range(m),
+            Role::Worker => !own_range(m),
+        })
+        .map(|m| (member_id(m), m.clone()))
+        .collect()
+}
+
+/// The master's address as the master-eligible members know it (the first that does).
+async fn find_master(me: &Identity) -> Option<String> {
+    for addr in me.members.values() {
+        if let Some(r) = probe(me, addr).await
+            && r.accepted
+            && r.role != Role::Worker.to_string()
+            && !r.leader_address.is_empty()
+        {
+            return Some(r.leader_address);
+        }
+    }
+    None
+}
+
+/// Asks the node at `addr` who it is; `None` when it does not answer (or refuses).
 pub(crate) async fn probe(me: &Identity, addr: &str) -> Option<proto::ProbeReply> {
-    let mut c = crate::network::client(addr, Duration::from_millis(300)).ok()?;
+    ask(me, addr).await.ok()
+}
+
+/// Asks the node at `addr` who it is.
+async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Status> {
+    let mut c = crate::network::client(addr, Duration::from_millis(300))
+        .map_err(tonic::Status::invalid_argument)?;
     let mut req = tonic::Request::new(proto::ProbeRequest {
         cluster_name: me.cluster_name.clone(),
         node_id: me.id,
@@ -414,7 +580,7 @@ pub(crate) async fn probe(me: &Identity, addr: &str) -> Option<proto::ProbeReply
         fingerprint: me.fingerprint.clone(),
     });
     req.set_timeout(Duration::from_millis(500));
-    c.probe(req).await.ok().map(|r| r.into_inner())
+    c.probe(req).await.map(tonic::Response::into_inner)
 }
 
 /// This start's number, one more than the last (kept in `data/incarnation`).
@@ -427,4 +593,30 @@ fn incarnation(data_dir: &std::path::Path) -> Result<u64, String> {
     std::fs::write(&path, format!("{}\n", last + 1))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(last + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masters_are_the_entries_on_a_masters_port_range_and_off_a_workers() {
+        let mut net = st_conf::EngineConfig::default().network;
+        net.members = ["m:5801", "m:5802", "n:5801", "w:5811", "x:5811"]
+            .map(String::from)
+            .to_vec();
+        let names = |role, port, tries| {
+            let mut n = net.clone();
+            n.port = port;
+            master_entries(&n, role, tries)
+                .into_values()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Role::Master, 5801, 2), ["m:5801", "m:5802", "n:5801"]);
+        assert_eq!(names(Role::Master, 5801, 1), ["m:5801", "n:5801"]);
+        assert_eq!(names(Role::Worker, 5811, 1), ["m:5801", "m:5802", "n:5801"]);
+        assert_eq!(names(Role::Hybrid, 5801, 1).len(), 5);
+    }
 }

@@ -27,9 +27,11 @@ pub struct Identity {
     pub cluster_name: String,
     pub id: u64,
     pub address: String,
-    /// `id=address,...` over every member, sorted by id.
+    /// `id=address,...` over every master-eligible member, sorted by id.
     pub fingerprint: String,
+    /// The master-eligible members (the Raft voters), by id.
     pub members: BTreeMap<u64, String>,
+    pub role: crate::map::Role,
 }
 
 #[derive(Clone)]
@@ -46,6 +48,8 @@ pub struct Service {
     pub(crate) map_store: Option<Arc<dyn MapStore>>,
     /// `job-schedule-strategy: WAIT`: a job without enough slots waits (`REJECT`: fails).
     pub(crate) wait_for_slots: bool,
+    /// On a worker (no Raft member): the master's address as last found.
+    pub(crate) master_hint: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -62,8 +66,23 @@ impl Service {
         self.raft.metrics().borrow().current_leader == Some(self.identity.id)
     }
 
+    fn is_worker(&self) -> bool {
+        self.identity.role == crate::map::Role::Worker
+    }
+
+    /// The master's address as a worker last found it.
+    pub(crate) fn hinted_master(&self) -> Option<String> {
+        self.master_hint.lock().expect("master hint").clone()
+    }
+
     /// The master's address, when there is one and it is not this node.
     fn master_address(&self) -> Result<Option<String>, Status> {
+        if self.is_worker() {
+            return self
+                .hinted_master()
+                .map(Some)
+                .ok_or_else(|| Status::unavailable(NO_MASTER));
+        }
         match self.raft.metrics().borrow().current_leader {
             Some(l) if l == self.identity.id => Ok(None),
             Some(l) => Ok(self.identity.members.get(&l).cloned()),
@@ -72,10 +91,7 @@ impl Service {
     }
 
     /// A client for the master at `addr`.
-    fn master_client(
-        &self,
-        addr: &str,
-    ) -> Result<proto::cluster_client::ClusterClient<tonic::transport::Channel>, Status> {
+    fn master_client(&self, addr: &str) -> Result<st_proto::Client, Status> {
         crate::network::client(addr, Duration::from_secs(1)).map_err(Status::internal)
     }
 
@@ -93,6 +109,12 @@ impl Service {
 
     /// Writes `cmd` through this node when it is the master, else through the master.
     pub async fn write(&self, cmd: Command) -> Result<Applied, String> {
+        if self.is_worker() {
+            let Some(master) = self.hinted_master() else {
+                return Err(NO_MASTER.into());
+            };
+            return self.forward_write(&master, &cmd).await;
+        }
         let res = tokio::time::timeout(WRITE_TIMEOUT, self.raft.client_write(cmd.clone())).await;
         match res {
             Err(_) => Err(format!(
@@ -104,30 +126,40 @@ impl Service {
                 let Some(leader) = f.leader_node else {
                     return Err(NO_MASTER.into());
                 };
-                let mut c = crate::network::client(&leader.addr, Duration::from_secs(1))?;
-                let mut req = Request::new(proto::WriteRequest {
-                    cluster_name: self.identity.cluster_name.clone(),
-                    command: json(&cmd),
-                });
-                req.set_timeout(WRITE_TIMEOUT + Duration::from_secs(1));
-                let reply = c
-                    .write(req)
-                    .await
-                    .map_err(|s| {
-                        format!(
-                            "the master at {} did not answer: {}",
-                            leader.addr,
-                            s.message()
-                        )
-                    })?
-                    .into_inner();
-                if !reply.error.is_empty() {
-                    return Err(reply.error);
-                }
-                serde_json::from_slice(&reply.applied).map_err(|e| e.to_string())
+                self.forward_write(&leader.addr, &cmd).await
             }
             Ok(Err(e)) => Err(e.to_string()),
         }
+    }
+
+    /// Writes `cmd` through the master at `addr`.
+    async fn forward_write(&self, addr: &str, cmd: &Command) -> Result<Applied, String> {
+        let mut c = crate::network::client(addr, Duration::from_secs(1))?;
+        let mut req = Request::new(proto::WriteRequest {
+            cluster_name: self.identity.cluster_name.clone(),
+            command: json(cmd),
+        });
+        req.set_timeout(WRITE_TIMEOUT + Duration::from_secs(1));
+        let reply = c
+            .write(req)
+            .await
+            .map_err(|s| format!("the master at {addr} did not answer: {}", s.message()))?
+            .into_inner();
+        if !reply.error.is_empty() {
+            return Err(reply.error);
+        }
+        serde_json::from_slice(&reply.applied).map_err(|e| e.to_string())
+    }
+
+    /// On a worker, which holds no map: a client for the master, to ask it instead.
+    fn worker_asks_master(&self) -> Result<Option<st_proto::Client>, Status> {
+        if !self.is_worker() {
+            return Ok(None);
+        }
+        let master = self
+            .master_address()?
+            .ok_or_else(|| Status::unavailable(NO_MASTER))?;
+        self.master_client(&master).map(Some)
     }
 }
 
@@ -211,6 +243,12 @@ impl proto::cluster_server::Cluster for Service {
             fingerprint: self.identity.fingerprint.clone(),
             leader: metrics.current_leader.unwrap_or(0),
             term: metrics.current_term,
+            role: self.identity.role.to_string(),
+            leader_address: match self.master_address() {
+                Ok(Some(a)) => a,
+                Ok(None) => self.identity.address.clone(),
+                Err(_) => String::new(),
+            },
         };
         if let Err(reason) = self.check_cluster(&p.cluster_name, &format!("node {}", p.address)) {
             reply.accepted = false;
@@ -226,6 +264,12 @@ impl proto::cluster_server::Cluster for Service {
         let r = request.into_inner();
         self.check_cluster(&r.cluster_name, "a Raft message")
             .map_err(Status::permission_denied)?;
+        if self.is_worker() {
+            return Err(Status::failed_precondition(format!(
+                "node {} is a worker: it holds no map and never votes",
+                self.identity.address
+            )));
+        }
         fn reply<T: serde::Serialize, E: serde::Serialize>(
             res: Result<T, E>,
         ) -> Response<proto::RaftReply> {
@@ -365,8 +409,11 @@ impl proto::cluster_server::Cluster for Service {
 
     async fn jobs(
         &self,
-        _request: Request<proto::JobsRequest>,
+        request: Request<proto::JobsRequest>,
     ) -> Result<Response<proto::JobsReply>, Status> {
+        if let Some(mut master) = self.worker_asks_master()? {
+            return master.jobs(request.into_inner()).await;
+        }
         let map = self.sm.map();
         let mut jobs: Vec<proto::JobSummary> = map
             .jobs
@@ -422,6 +469,9 @@ impl proto::cluster_server::Cluster for Service {
         request: Request<proto::JobRequest>,
     ) -> Result<Response<proto::MetricsReply>, Status> {
         let r = request.into_inner();
+        if let Some(mut master) = self.worker_asks_master()? {
+            return master.metrics(r).await;
+        }
         let id = st_plan::JobId::from(r.job_id);
         if let Some(report) = self.reports.get(id) {
             return Ok(Response::new(proto::MetricsReply {
@@ -480,13 +530,21 @@ impl proto::cluster_server::Cluster for Service {
 
     async fn nodes(
         &self,
-        _request: Request<proto::NodesRequest>,
+        request: Request<proto::NodesRequest>,
     ) -> Result<Response<proto::NodesReply>, Status> {
+        if let Some(mut master) = self.worker_asks_master()? {
+            return master.nodes(request.into_inner()).await;
+        }
         let metrics = self.raft.metrics().borrow().clone();
         let map = self.sm.map();
         let master = metrics.current_leader.unwrap_or(0);
+        // The master-eligible members and every worker that registered.
+        let mut all = self.identity.members.clone();
+        for (&id, rec) in &map.nodes {
+            all.entry(id).or_insert_with(|| rec.address.clone());
+        }
         // Alive: this node, and every member that answers a probe now.
-        let probes = self.identity.members.iter().map(|(&id, addr)| {
+        let probes = all.iter().map(|(&id, addr)| {
             let me = self.identity.clone();
             let addr = addr.clone();
             async move {
@@ -502,9 +560,7 @@ impl proto::cluster_server::Cluster for Service {
             }
         });
         let alive: BTreeMap<u64, bool> = futures_join(probes).await.into_iter().collect();
-        let mut nodes: Vec<proto::NodeInfo> = self
-            .identity
-            .members
+        let mut nodes: Vec<proto::NodeInfo> = all
             .iter()
             .map(|(&id, addr)| {
                 let rec = map.nodes.get(&id);

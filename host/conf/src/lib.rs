@@ -62,6 +62,8 @@ struct EngineSection {
     job_schedule_strategy: Option<ScheduleStrategy>,
     http: Option<HttpSection>,
     telemetry: Option<TelemetrySection>,
+    /// Strait's own: the cluster secret.
+    security: Option<SecuritySection>,
     // SeaTunnel keys with no meaning in Strait (the JVM's jars and thread pools): a notice.
     metrics_fetch_timeout_ms: Option<serde::de::IgnoredAny>,
     jar_storage: Option<serde::de::IgnoredAny>,
@@ -102,6 +104,39 @@ pub struct HttpSection {
     pub trust_store_path: Option<String>,
     pub trust_store_password: Option<String>,
     pub allow_anonymous_submit: Option<bool>,
+}
+
+/// `seatunnel.engine.security`: the cluster secret every node and client must present (a
+/// node with one refuses calls without it). `secret` as text, or `secret-file`: a file holding
+/// it (surrounding whitespace ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecuritySection {
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+impl SecuritySection {
+    /// The secret, read from its file when it is in one; `None` when there is none.
+    pub fn secret(&self) -> Result<Option<String>, String> {
+        let text = match (&self.secret, &self.secret_file) {
+            (Some(_), Some(_)) => {
+                return Err("security: set secret or secret-file, not both".to_string());
+            }
+            (Some(s), None) => s.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .map_err(|e| format!("security.secret-file: cannot read {}: {e}", f.display()))?,
+            (None, None) => return Ok(None),
+        };
+        let text = text.trim();
+        if text.len() < 16 {
+            return Err(format!(
+                "security: the cluster secret must be at least 16 characters (it has {})",
+                text.len()
+            ));
+        }
+        Ok(Some(text.to_string()))
+    }
 }
 
 /// `seatunnel.engine.telemetry`.
@@ -255,6 +290,8 @@ pub struct EngineConfig {
     pub http: HttpSection,
     /// `telemetry`, as written.
     pub telemetry: TelemetrySection,
+    /// `security`: the cluster secret.
+    pub security: SecuritySection,
     /// The node's network: the `hazelcast:` section of this file over the defaults; a node
     /// reads its `hazelcast.yaml` over this ([`NetworkConfig::load_over`]).
     pub network: NetworkConfig,
@@ -300,6 +337,7 @@ impl Default for EngineConfig {
                     job_schedule_strategy: ScheduleStrategy::default(),
                     http: HttpSection::default(),
                     telemetry: TelemetrySection::default(),
+                    security: SecuritySection::default(),
                     network: NetworkConfig {
                         source: String::new(),
                         cluster_name: String::new(),
@@ -485,6 +523,7 @@ impl EngineConfig {
         set(&mut config.job_schedule_strategy, e.job_schedule_strategy);
         set(&mut config.http, e.http);
         set(&mut config.telemetry, e.telemetry);
+        set(&mut config.security, e.security);
         let _ = (
             e.queue_type,
             e.print_job_metrics_info_interval,

@@ -122,6 +122,14 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         engine.source,
         network.source
     );
+    let secret = engine
+        .security
+        .secret()
+        .map_err(|e| format!("{}: {e}", engine.source))?;
+    st_proto::auth::set_secret(secret.as_deref());
+    if secret.is_some() {
+        tracing::info!("a closed cluster: every node and client must present the cluster secret");
+    }
     let history_minutes = engine.history_job_expire_minutes;
     let wait_for_slots = engine.job_schedule_strategy == st_conf::ScheduleStrategy::Wait;
     let slots = match engine.slot_service.dynamic_slot {

@@ -8,11 +8,15 @@ tonic::include_proto!("strait.cluster");
 /// The largest message a node or client sends or takes.
 pub const MAX_MESSAGE: usize = 64 << 20;
 
+pub mod auth;
+
+/// A client of a node: every call carries this process's token for the cluster secret.
+pub type Client = cluster_client::ClusterClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, auth::Token>,
+>;
+
 /// A client for the node at `address` (`host:port`), connecting on first use.
-pub fn client(
-    address: &str,
-    connect_timeout: std::time::Duration,
-) -> Result<cluster_client::ClusterClient<tonic::transport::Channel>, String> {
+pub fn client(address: &str, connect_timeout: std::time::Duration) -> Result<Client, String> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
         .map_err(|e| format!("`{address}` is not an address: {e}"))?
         .connect_timeout(connect_timeout)
@@ -21,7 +25,9 @@ pub fn client(
         .http2_keep_alive_interval(std::time::Duration::from_secs(2))
         .keep_alive_timeout(std::time::Duration::from_secs(5))
         .keep_alive_while_idle(true);
-    Ok(cluster_client::ClusterClient::new(endpoint.connect_lazy())
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE))
+    Ok(
+        cluster_client::ClusterClient::with_interceptor(endpoint.connect_lazy(), auth::Token)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    )
 }

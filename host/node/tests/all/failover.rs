@@ -224,3 +224,57 @@ fn under_wait_a_lost_nodes_tasks_wait_for_slots_and_run_once_the_node_is_back() 
     assert!(st_at(&other, &["cancel", &id]).status.success());
     wait_status(&c, &other, &id, "CANCELED");
 }
+
+/// A small deterministic generator, seeded from the clock (the seed is printed, to replay).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn ten_rounds_of_kill_9_of_a_random_node_at_a_random_moment_lose_and_repeat_no_row() {
+    let seed = std::env::var("ST_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("ST_TEST_SEED={seed}");
+    let mut rng = Lcg(seed);
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    // 2 readers × 1500 rows in 600 splits, one split every 100 ms: about 30 s of reading.
+    let (id, _) = submit_slow(&c, &other, &out_dir, "STREAMING", 1500, 2, 600);
+    for round in 0..10 {
+        std::thread::sleep(Duration::from_millis(300 + rng.below(2500)));
+        let victim = usize::try_from(rng.below(3)).unwrap();
+        println!(
+            "round {round}: kill -9 {} ({} rows committed)",
+            c.nodes[victim].address(),
+            committed_rows(&out_dir)
+        );
+        c.nodes[victim].kill();
+        std::thread::sleep(Duration::from_millis(rng.below(1500)));
+        c.nodes[victim].start(&[]);
+        let via = c.nodes[(victim + 1) % 3].address();
+        wait_nodes(&c, &via, FORM, "all three back", |v| {
+            let (alive, master) = alive_and_master(v);
+            alive == 3 && master.is_some()
+        });
+    }
+    wait_rows(&c, &out_dir, 1500 * 2);
+    let via = c.nodes[0].address();
+    let v = wait_status(&c, &via, &id, "RUNNING");
+    assert!(st_at(&via, &["cancel", &id]).status.success(), "{v}");
+    wait_status(&c, &via, &id, "CANCELED");
+}

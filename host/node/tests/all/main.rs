@@ -4,6 +4,8 @@
 mod failover;
 mod jobs;
 mod membership;
+mod security;
+mod separated;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
