@@ -278,3 +278,59 @@ fn ten_rounds_of_kill_9_of_a_random_node_at_a_random_moment_lose_and_repeat_no_r
     assert!(st_at(&via, &["cancel", &id]).status.success(), "{v}");
     wait_status(&c, &via, &id, "CANCELED");
 }
+
+#[test]
+fn kill_9_of_the_master_mid_batch_job_leaves_a_waiting_st_submit_through_another_node_to_see_it_finish()
+ {
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let job = file_job(c.dir.path(), &out_dir, "BATCH", 300, 2, 100);
+    let text_of = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("split.num = 5", "split.num = 60");
+    std::fs::write(&job, text_of).unwrap();
+    let mut client = std::process::Command::new(st_bin())
+        .args([
+            "submit",
+            &job,
+            "--address",
+            &other,
+            "--cluster",
+            "strait-test",
+        ])
+        .env_remove("ST_ADDRESS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_first_commit(&c, &out_dir);
+    let (master, _) = master_and_victim(&c, &other);
+    let victim = c.nodes.iter().position(|n| n.address() == master).unwrap();
+    c.nodes[victim].kill();
+    let status = wait_exit(&mut client, Duration::from_secs(90));
+    let out = client.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "{stderr}\n{}", c.logs());
+    assert!(stderr.contains("end with state FINISHED"), "{stderr}");
+    assert_eq!(committed_rows(&out_dir), 300 * 2, "every row once");
+}
+
+#[test]
+fn kill_9_of_the_master_mid_streaming_job_the_new_master_keeps_it_running_with_every_row_once() {
+    let (mut c, other) = formed(3);
+    let out_dir = c.dir.path().join("out");
+    let (id, _) = submit_slow(&c, &other, &out_dir, "STREAMING", 300, 2, 60);
+    wait_first_commit(&c, &out_dir);
+    let (master, _) = master_and_victim(&c, &other);
+    let victim = c.nodes.iter().position(|n| n.address() == master).unwrap();
+    c.nodes[victim].kill();
+    wait_rows(&c, &out_dir, 300 * 2);
+    let v = wait_status(&c, &other, &id, "RUNNING");
+    assert!(
+        c.logs().contains(&format!("taking over job {id}")),
+        "{v}\n{}",
+        c.logs()
+    );
+    assert!(st_at(&other, &["cancel", &id]).status.success());
+    wait_status(&c, &other, &id, "CANCELED");
+}

@@ -211,12 +211,31 @@ fn kill_9_of_a_worker_a_standby_master_and_the_active_master_mid_stream_loses_an
     progress(&s, committed_rows(&out_dir));
     s.start(w);
 
-    // A standby master dies: nothing is disturbed.
+    // A standby master dies: nothing is disturbed (no pipeline restarts).
+    let restarts = || {
+        status_json(&client, &id)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["event"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("restarted")
+            })
+            .count()
+    };
+    let before = restarts();
     let standby = *s.masters.iter().find(|&&m| m != active).unwrap();
     s.c.nodes[standby].kill();
     progress(&s, committed_rows(&out_dir));
     s.start(standby);
     let active = s.wait_formed(&client);
+    assert_eq!(
+        restarts(),
+        before,
+        "a standby master's loss restarts nothing"
+    );
 
     // The active master dies: another takes the job over from its latest checkpoint.
     s.c.nodes[active].kill();
