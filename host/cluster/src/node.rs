@@ -152,10 +152,12 @@ impl ClusterNode {
         });
 
         // Detection: a master silent for max.no.heartbeat seconds is replaced. Failover takes
-        // about election-max + U(min, max) + 1.5 heartbeats, so both sit well inside it.
+        // about election-max (the followers' lease on the old master) + U(min, max) + 1.5
+        // heartbeats: with a third and a sixth of it, a master is replaced within
+        // two thirds of max.no.heartbeat.
         let budget_ms = net.max_no_heartbeat_secs * 1000;
-        let election_max = (budget_ms / 2).max(300);
-        let election_min = (budget_ms / 4).max(150);
+        let election_max = (budget_ms / 3).max(300);
+        let election_min = (budget_ms / 6).max(150);
         let heartbeat = (net.heartbeat_interval_secs * 1000)
             .min(election_min / 3)
             .max(50);

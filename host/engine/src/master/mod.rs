@@ -164,6 +164,9 @@ pub(crate) fn rescale(plan: &mut RestorePlan, job: &JobPlan, pipeline: &Pipeline
     }
 }
 
+/// How long a resumed pipeline keeps trying to read its latest checkpoint before it fails.
+const RESTORE_PATIENCE: Duration = Duration::from_secs(30);
+
 /// Runs pipeline `p` of `plan`, its tasks started by `launcher`, restarting it from its
 /// latest checkpoint after a failure that a restart may mend.
 pub(crate) async fn run_pipeline(
@@ -183,7 +186,25 @@ pub(crate) async fn run_pipeline(
         }
     };
     let mut restore = if control.resume {
-        latest().await?.map(|c| c.restore_plan())
+        // A master that takes a job over may find the checkpoint store not reachable yet (a
+        // store coming back with the cluster): the restore is retried, not the job failed.
+        let mut delay = Duration::from_millis(200);
+        let deadline = tokio::time::Instant::now() + RESTORE_PATIENCE;
+        loop {
+            match latest().await {
+                Ok(c) => break c.map(|c| c.restore_plan()),
+                Err(f) if tokio::time::Instant::now() + delay < deadline => {
+                    tracing::warn!(
+                        "job {} pipeline {}: reading its latest checkpoint: {f}; retrying in {delay:?}",
+                        plan.job_id,
+                        pipeline.id
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(f) => return Err(f),
+            }
+        }
     } else {
         None
     };

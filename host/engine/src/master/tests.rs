@@ -546,3 +546,118 @@ async fn a_late_ack_of_an_older_attempt_does_not_count() {
     );
     assert!(!fake.log.lines().iter().any(|l| l.starts_with("commit 2")));
 }
+
+/// An in-memory store whose listings fail the first `failures` times: a checkpoint store that
+/// is still coming back when a new master resumes a job.
+#[derive(Debug)]
+struct Flaky {
+    inner: object_store::memory::InMemory,
+    failures: std::sync::atomic::AtomicU32,
+}
+
+impl std::fmt::Display for Flaky {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("flaky")
+    }
+}
+
+impl Flaky {
+    fn fails(&self) -> Option<object_store::Error> {
+        let left = self.failures.load(Ordering::SeqCst);
+        (left > 0).then(|| {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            object_store::Error::Generic {
+                store: "flaky",
+                source: "not reachable yet".into(),
+            }
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl object_store::ObjectStore for Flaky {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: futures_util::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::path::Path>,
+        >,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::path::Path>>
+    {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+    {
+        use futures_util::StreamExt as _;
+        match self.fails() {
+            Some(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+            None => self.inner.list(prefix),
+        }
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        match self.fails() {
+            Some(e) => Err(e),
+            None => self.inner.list_with_delimiter(prefix).await,
+        }
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[tokio::test]
+async fn a_resume_retries_a_checkpoint_store_that_is_not_reachable_yet() {
+    let store = Arc::new(Flaky {
+        inner: object_store::memory::InMemory::new(),
+        failures: std::sync::atomic::AtomicU32::new(3),
+    });
+    let mut control = control(Some(CheckpointStore::new(store.clone(), "test/42")));
+    control.resume = true;
+    let (plan, fake) = (plan(true, Some(50), 0), fake(Script::default()));
+    let outcome = run(&plan, &fake, &control).await.expect("finishes");
+    assert!(matches!(outcome, Outcome::Finished(_)), "{outcome:?}");
+    assert_eq!(
+        store.failures.load(Ordering::SeqCst),
+        0,
+        "it was asked again"
+    );
+}
