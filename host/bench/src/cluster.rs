@@ -98,7 +98,8 @@ pub(crate) async fn status(c: &mut st_proto::Client, id: u64) -> String {
     v["status"].as_str().unwrap_or_default().to_string()
 }
 
-pub(crate) async fn submit(c: &mut st_proto::Client, config: &str) -> u64 {
+/// Submits `config`; the node's error when it refuses (no master at the moment, say).
+pub(crate) async fn try_submit(c: &mut st_proto::Client, config: &str) -> Result<u64, String> {
     let r = c
         .submit(st_proto::SubmitRequest {
             cluster_name: CLUSTER.into(),
@@ -107,10 +108,19 @@ pub(crate) async fn submit(c: &mut st_proto::Client, config: &str) -> u64 {
             ..Default::default()
         })
         .await
-        .expect("submit")
+        .map_err(|s| s.message().to_string())?
         .into_inner();
-    assert!(r.error.is_empty(), "submit: {}", r.error);
-    r.job_id
+    if r.error.is_empty() {
+        Ok(r.job_id)
+    } else {
+        Err(r.error)
+    }
+}
+
+pub(crate) async fn submit(c: &mut st_proto::Client, config: &str) -> u64 {
+    try_submit(c, config)
+        .await
+        .unwrap_or_else(|e| panic!("submit: {e}"))
 }
 
 pub(crate) async fn wait_for(c: &mut st_proto::Client, id: u64, want: &str) {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
-    CLUSTER, Node, binary, client, median, start_nodes, status, submit, wait_formed,
+    Node, binary, client, median, start_nodes, status, submit, try_submit, wait_formed,
 };
 
 /// Rows in the committed csv files of `dir`.
@@ -146,18 +146,8 @@ pub fn run(tokio: &tokio::runtime::Runtime) {
                 {
                     elected = Some(killed.elapsed());
                 }
-                let r = s
-                    .submit(st_proto::SubmitRequest {
-                        cluster_name: CLUSTER.into(),
-                        file: "tiny.conf".into(),
-                        config: tiny.into(),
-                        ..Default::default()
-                    })
-                    .await;
-                if let Ok(r) = r
-                    && r.get_ref().error.is_empty()
-                {
-                    let _ = status(&mut s, r.get_ref().job_id).await;
+                if let Ok(id) = try_submit(&mut s, tiny).await {
+                    let _ = status(&mut s, id).await;
                     break;
                 }
                 assert!(killed.elapsed() < Duration::from_secs(60), "no new master");

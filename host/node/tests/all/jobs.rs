@@ -459,15 +459,7 @@ fn a_jobs_tasks_run_across_the_nodes_and_every_row_is_committed_once() {
     let id = submitted_id(&stderr);
     assert_eq!(committed_rows(&out_dir), 2000 * 4);
     // 1 enumerator + 1 committer + 4 subtasks over 3 nodes: every node ran some.
-    let ran: Vec<usize> = c
-        .nodes
-        .iter()
-        .map(|n| {
-            n.log()
-                .matches(&format!("running job {id} pipeline 0"))
-                .count()
-        })
-        .collect();
+    let ran = c.tasks_run(&id);
     assert!(
         ran.iter().all(|&k| k > 0),
         "tasks per node {ran:?}\n{}",
@@ -803,15 +795,7 @@ fn tag_filter_places_a_jobs_tasks_only_on_nodes_with_those_tags() {
     assert!(out.status.success(), "{stderr}\n{}", c.logs());
     let id = submitted_id(&stderr);
     assert_eq!(committed_rows(&out_dir), 100);
-    let ran: Vec<usize> = c
-        .nodes
-        .iter()
-        .map(|n| {
-            n.log()
-                .matches(&format!("running job {id} pipeline"))
-                .count()
-        })
-        .collect();
+    let ran = c.tasks_run(&id);
     assert_eq!(ran, [0, 4, 0], "every task on the team1 node\n{}", c.logs());
 
     // No node has the tags: SeaTunnel's exception, naming them.

@@ -181,6 +181,18 @@ impl Cluster {
             .join(",")
     }
 
+    /// How many tasks of job `id` each node's log says it ran (one line per task start).
+    pub fn tasks_run(&self, id: &str) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                n.log()
+                    .matches(&format!("running job {id} pipeline"))
+                    .count()
+            })
+            .collect()
+    }
+
     /// Every node's log, for a failure message.
     pub fn logs(&self) -> String {
         self.nodes

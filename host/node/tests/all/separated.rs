@@ -115,19 +115,6 @@ impl Separated {
             .find(|&i| self.address(i) == master)
             .unwrap()
     }
-
-    /// How many tasks of job `id` each node's log says it ran.
-    fn tasks_run(&self, id: &str) -> Vec<usize> {
-        self.c
-            .nodes
-            .iter()
-            .map(|n| {
-                n.log()
-                    .matches(&format!("running job {id} pipeline"))
-                    .count()
-            })
-            .collect()
-    }
 }
 
 #[test]
@@ -145,7 +132,7 @@ fn masters_hold_the_map_and_schedule_and_workers_run_every_task_and_rejoin_after
     assert!(out.status.success(), "{stderr}\n{}", s.c.logs());
     let id = submitted_id(&stderr);
     assert_eq!(committed_rows(&out_dir), 500 * 4);
-    let ran = s.tasks_run(&id);
+    let ran = s.c.tasks_run(&id);
     assert!(
         s.masters.iter().all(|&m| ran[m] == 0) && s.workers.iter().all(|&w| ran[w] > 0),
         "tasks per node {ran:?} (masters first)\n{}",
