@@ -23,16 +23,36 @@ pub fn st_bin() -> PathBuf {
     st
 }
 
-/// Free loopback ports (bound and released; nothing else on this machine races for them
-/// within a test's start-up).
+/// Free loopback ports, `n` consecutive ones, below the kernel's ephemeral range (32768 and
+/// up): a node restarted on its old port must not find it taken by some process's outgoing
+/// connection. Each call takes the next block of a range this test process spreads by its pid.
+pub fn consecutive_ports(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const HIGH: u32 = 32_700;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        LOW + std::process::id() * 97 % (HIGH - LOW),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let raw = NEXT.fetch_add(u32::from(n), Ordering::SeqCst);
+        let base = LOW + (raw - LOW) % (HIGH - LOW - u32::from(n));
+        let base = u16::try_from(base).expect("below 32700");
+        let bound = (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if bound {
+            return base;
+        }
+    }
+}
+
+/// `n` free loopback ports (see [`consecutive_ports`]).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect()
+    let n = u16::try_from(n).expect("a few ports");
+    let base = consecutive_ports(n);
+    (base..base + n).collect()
 }
 
 /// One node's home and, while it runs, its process.

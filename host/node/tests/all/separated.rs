@@ -7,22 +7,6 @@ use std::time::{Duration, Instant};
 use crate::jobs::*;
 use crate::*;
 
-/// `n` consecutive free loopback ports.
-fn consecutive_ports(n: u16) -> u16 {
-    loop {
-        let base = free_ports(1)[0];
-        if base > 65535 - n {
-            continue;
-        }
-        let all: Vec<_> = (base..base + n)
-            .map(|p| std::net::TcpListener::bind(("127.0.0.1", p)))
-            .collect();
-        if all.iter().all(Result::is_ok) {
-            return base;
-        }
-    }
-}
-
 /// A separated cluster's homes: `masters` masters sharing one port range and `workers` workers
 /// on the ports after it, every member listed in both files.
 struct Separated {
