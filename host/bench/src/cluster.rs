@@ -15,11 +15,20 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) fn start(node_bin: &Path, home: &Path) -> Node {
+        // ST_BENCH_LOG sets the nodes' ST_LOG; each start appends to its home's bench.log.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("bench.log"))
+            .expect("bench.log");
         let child = Command::new(node_bin)
             .env("STRAIT_HOME", home)
-            .env("ST_LOG", "warn")
+            .env(
+                "ST_LOG",
+                std::env::var("ST_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("st-node");
         Node { child }

@@ -157,7 +157,10 @@ pub fn run(tokio: &tokio::runtime::Runtime) {
             elected_s.push(elected.unwrap_or_else(|| killed.elapsed()));
         });
         drop(nodes);
-        let _ = std::fs::remove_dir_all(&dir);
+        // ST_BENCH_KEEP keeps the nodes' homes and logs.
+        if std::env::var_os("ST_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     let ms = |v: &[Duration]| {
         v.iter()
