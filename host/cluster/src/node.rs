@@ -168,6 +168,8 @@ impl ClusterNode {
             election_timeout_max: election_max,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(500),
             max_in_snapshot_log_to_keep: 100,
+            // Enabled by `hold_elections` once this node has caught up with the master.
+            enable_elect: false,
             ..Default::default()
         }
         .validate()
@@ -195,6 +197,7 @@ impl ClusterNode {
             map_store: opts.map_store.clone(),
             wait_for_slots: opts.wait_for_slots,
             master_hint: Default::default(),
+            leader_commit: Default::default(),
         };
         service.expire_history(opts.history_expire);
         service.export_to_map_store();
@@ -241,6 +244,7 @@ impl ClusterNode {
             incarnation: incarnation(&opts.data_dir)?,
         };
         if opts.role.master_eligible() {
+            node.hold_elections(Duration::from_millis(2 * election_max));
             node.bootstrap().await?;
             node.watch_leadership();
             node.register(record);
@@ -329,11 +333,49 @@ impl ClusterNode {
             .iter()
             .map(|(&id, a)| (id, BasicNode::new(a)))
             .collect();
+        self.raft.runtime_config().elect(true);
         match self.raft.initialize(nodes).await {
             Ok(()) => tracing::info!("initialized the cluster with {} members", me.members.len()),
             Err(e) => tracing::info!("not initializing: {e}"),
         }
         Ok(())
+    }
+
+    /// A node that starts stands for election only once its log has caught up with the
+    /// master's commit index (or when no master has reached it within `patience`, a lease and
+    /// an election timeout): a node whose log is behind cannot win, and the vote it casts for
+    /// itself would make the up-to-date follower wait for another election round.
+    fn hold_elections(&self, patience: Duration) {
+        let raft = self.raft.clone();
+        let seen = self.service.leader_commit.clone();
+        let alone = self.identity.members.len() == 1;
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            loop {
+                let commit = seen.load(std::sync::atomic::Ordering::Relaxed);
+                let last = raft.metrics().borrow().last_log_index.map_or(0, |i| i + 1);
+                let why = if alone {
+                    Some("this is the only member".to_string())
+                } else if commit > 0 && last >= commit {
+                    Some(format!("its log has caught up with the master's (index {last})"))
+                } else if commit == 0 && started.elapsed() >= patience {
+                    Some(format!("no master reached it in {} ms", patience.as_millis()))
+                } else if started.elapsed() >= HOLD_AT_MOST {
+                    Some(format!(
+                        "its log is still behind the master's (index {last} of {commit}) after {} s",
+                        HOLD_AT_MOST.as_secs()
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    tracing::info!("this node stands for election from now on: {why}");
+                    raft.runtime_config().elect(true);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
     }
 
     /// Logs master changes; the master fences older ones off with an epoch entry in its own
@@ -586,6 +628,9 @@ async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Stat
 }
 
 /// This start's number, one more than the last (kept in `data/incarnation`).
+/// How long a node whose log is behind waits to catch up before it may stand for election.
+const HOLD_AT_MOST: Duration = Duration::from_secs(30);
+
 fn incarnation(data_dir: &std::path::Path) -> Result<u64, String> {
     let path = data_dir.join("incarnation");
     let last = std::fs::read_to_string(&path)

@@ -50,6 +50,8 @@ pub struct Service {
     pub(crate) wait_for_slots: bool,
     /// On a worker (no Raft member): the master's address as last found.
     pub(crate) master_hint: Arc<std::sync::Mutex<Option<String>>>,
+    /// The highest commit index a master has sent this node, plus one (0: none has yet).
+    pub(crate) leader_commit: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -286,7 +288,13 @@ impl proto::cluster_server::Cluster for Service {
         }
         match RaftKind::try_from(r.kind) {
             Ok(RaftKind::AppendEntries) => {
-                Ok(reply(self.raft.append_entries(parse(&r.payload)?).await))
+                let req: openraft::raft::AppendEntriesRequest<crate::types::TypeConfig> =
+                    parse(&r.payload)?;
+                if let Some(c) = req.leader_commit {
+                    self.leader_commit
+                        .fetch_max(c.index + 1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(reply(self.raft.append_entries(req).await))
             }
             Ok(RaftKind::Vote) => Ok(reply(self.raft.vote(parse(&r.payload)?).await)),
             Ok(RaftKind::InstallSnapshot) => {
