@@ -534,6 +534,7 @@ impl Service {
             master: self.identity.id,
             checkpoints: Default::default(),
             events: Vec::new(),
+            resumed: s.resume,
         });
         let cmd = if s.resume {
             Command::ResubmitJob(record)

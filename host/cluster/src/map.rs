@@ -95,6 +95,9 @@ pub struct JobRecord {
     /// [`MAX_JOB_EVENTS`].
     #[serde(default)]
     pub events: Vec<(u64, String)>,
+    /// Whether this run was started from the job's savepoint (a resume).
+    #[serde(default)]
+    pub resumed: bool,
 }
 
 /// How many events a job record keeps.
@@ -467,6 +470,7 @@ mod tests {
                 retry_interval_ms: 3000,
                 warnings: Vec::new(),
                 tag_filter: BTreeMap::new(),
+                env: Vec::new(),
             },
             file: "j.conf".into(),
             status: JobStatus::Created,
@@ -478,6 +482,7 @@ mod tests {
             master: 1,
             checkpoints: BTreeMap::new(),
             events: Vec::new(),
+            resumed: false,
         }
     }
 

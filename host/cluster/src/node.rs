@@ -198,6 +198,7 @@ impl ClusterNode {
             wait_for_slots: opts.wait_for_slots,
             master_hint: Default::default(),
             leader_commit: Default::default(),
+            own: Default::default(),
         };
         service.expire_history(opts.history_expire);
         service.export_to_map_store();
@@ -243,6 +244,7 @@ impl ClusterNode {
             slots: opts.slots,
             incarnation: incarnation(&opts.data_dir)?,
         };
+        *node.service.own.lock().expect("own record") = Some(record.clone());
         if opts.role.master_eligible() {
             node.hold_elections(Duration::from_millis(2 * election_max));
             node.bootstrap().await?;
@@ -357,9 +359,14 @@ impl ClusterNode {
                 let why = if alone {
                     Some("this is the only member".to_string())
                 } else if commit > 0 && last >= commit {
-                    Some(format!("its log has caught up with the master's (index {last})"))
+                    Some(format!(
+                        "its log has caught up with the master's (index {last})"
+                    ))
                 } else if commit == 0 && started.elapsed() >= patience {
-                    Some(format!("no master reached it in {} ms", patience.as_millis()))
+                    Some(format!(
+                        "no master reached it in {} ms",
+                        patience.as_millis()
+                    ))
                 } else if started.elapsed() >= HOLD_AT_MOST {
                     Some(format!(
                         "its log is still behind the master's (index {last} of {commit}) after {} s",
@@ -482,6 +489,7 @@ impl ClusterNode {
                         if known.as_deref() != Some(master.as_str()) {
                             tracing::info!("master is {master}");
                             *service.master_hint.lock().expect("master hint") = Some(master);
+                            let record = service.own_record().unwrap_or_else(|| record.clone());
                             match service.write(Command::RegisterNode(record.clone())).await {
                                 Ok(_) => tracing::info!(
                                     "registered as {} ({})",
@@ -523,6 +531,7 @@ impl ClusterNode {
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             loop {
+                let record = service.own_record().unwrap_or_else(|| record.clone());
                 match service.write(Command::RegisterNode(record.clone())).await {
                     Ok(_) => {
                         tracing::info!("registered as {} ({})", record.address, record.role);
@@ -534,6 +543,11 @@ impl ClusterNode {
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
         });
+    }
+
+    /// The node's service: what its REST API calls.
+    pub fn service(&self) -> &Service {
+        &self.service
     }
 
     /// Leaves: stops serving and shuts Raft down (a master's peers elect another at once, as

@@ -52,6 +52,8 @@ pub struct Service {
     pub(crate) master_hint: Arc<std::sync::Mutex<Option<String>>>,
     /// The highest commit index a master has sent this node, plus one (0: none has yet).
     pub(crate) leader_commit: Arc<std::sync::atomic::AtomicU64>,
+    /// This node's record as it registers it (tags change through [`Service::set_tags`]).
+    pub(crate) own: Arc<std::sync::Mutex<Option<crate::map::NodeRecord>>>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -107,6 +109,26 @@ impl Service {
         );
         tracing::warn!("refused {who}: {reason}");
         Err(reason)
+    }
+
+    pub(crate) fn own_record(&self) -> Option<crate::map::NodeRecord> {
+        self.own.lock().expect("own record").clone()
+    }
+
+    /// Replaces this node's tags (`member-attributes`) in the map.
+    pub async fn set_tags(
+        &self,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let record = {
+            let mut own = self.own.lock().expect("own record");
+            let Some(r) = own.as_mut() else {
+                return Err("this node has not registered yet".into());
+            };
+            r.tags = tags;
+            r.clone()
+        };
+        self.write(Command::RegisterNode(record)).await.map(|_| ())
     }
 
     /// Writes `cmd` through this node when it is the master, else through the master.

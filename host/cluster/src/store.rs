@@ -278,6 +278,12 @@ impl StateMachine {
     pub fn map(&self) -> JobStateMap {
         self.state.lock().expect("state lock").map.clone()
     }
+
+    /// Reads the map as applied on this node without copying it (keep `f` short: Raft
+    /// applies wait for it).
+    pub fn read<R>(&self, f: impl FnOnce(&JobStateMap) -> R) -> R {
+        f(&self.state.lock().expect("state lock").map)
+    }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {

@@ -449,6 +449,18 @@ impl Engine {
             retry_times: job.env.retry_times.unwrap_or(3),
             retry_interval_ms: job.env.retry_interval_seconds.unwrap_or(3) * 1000,
             tag_filter: job.env.tag_filter.clone(),
+            env: job
+                .env
+                .raw
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
             warnings,
         };
         Ok(Planned {

@@ -13,6 +13,7 @@ use st_cluster::node::{ClusterNode, NodeOptions};
 use std::sync::Arc;
 
 mod jobs;
+mod rest;
 
 #[derive(Debug, Parser)]
 #[command(name = "st-node", version, about = "A member of a Strait cluster")]
@@ -126,6 +127,8 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         .security
         .secret()
         .map_err(|e| format!("{}: {e}", engine.source))?;
+    let http = rest::settings(&engine.http, secret.clone())
+        .map_err(|e| format!("{}: {e}", engine.source))?;
     st_proto::auth::set_secret(secret.as_deref());
     if secret.is_some() {
         tracing::info!("a closed cluster: every node and client must present the cluster secret");
@@ -187,8 +190,19 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         history_expire: std::time::Duration::from_secs(history_minutes.saturating_mul(60)),
     })
     .await?;
+    let server = if http.enabled {
+        let api = rest::api(node.service().clone(), Some(home.join("logs")));
+        let server = st_rest::serve(api, &http).await?;
+        tracing::info!("REST API on http://{}{}", server.address, http.context_path);
+        Some(server)
+    } else {
+        None
+    };
     wait_for_signal().await;
     tracing::info!("leaving the cluster");
+    if let Some(s) = server {
+        s.stop().await;
+    }
     node.shutdown().await;
     Ok(())
 }

@@ -87,6 +87,9 @@ pub struct JobPlan {
     /// `env.tag_filter`: the tags a node must have to run this job's tasks.
     #[serde(default)]
     pub tag_filter: std::collections::BTreeMap<String, String>,
+    /// The job's `env` block as written, flattened to dotted keys, values as text.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
 }
 
 impl JobPlan {

@@ -40,6 +40,7 @@ fn vertex(path: &str, kind: PluginKind, downstream: Vec<(u32, u32)>) -> Vertex {
 
 fn plan(bounded: bool, interval_ms: Option<u64>, retry_times: u32) -> JobPlan {
     JobPlan {
+        env: Vec::new(),
         job_id: JobId::from(42),
         job_name: "fake".into(),
         bounded,

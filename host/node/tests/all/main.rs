@@ -4,6 +4,7 @@
 mod failover;
 mod jobs;
 mod membership;
+mod rest;
 mod security;
 mod separated;
 
@@ -59,6 +60,8 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 pub struct Node {
     pub home: PathBuf,
     pub port: u16,
+    /// Its REST API's port.
+    pub http_port: u16,
     pub child: Option<Child>,
     starts: usize,
 }
@@ -153,6 +156,7 @@ impl Cluster {
     pub fn with_engine(n: usize, name: &str, engine: &str) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(n);
+        let http_ports = free_ports(n);
         let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let nodes = ports
             .iter()
@@ -167,7 +171,17 @@ impl Cluster {
                 } else {
                     format!("    sandbox:\n      allowed-dirs: [{}]\n", dir.path().display())
                 };
-                let engine = format!("{sandbox}{engine}");
+                // Each node's REST API on a port of its own (SeaTunnel's default, 8080 and up,
+                // is for one node per machine).
+                let http = if engine.contains("http:") {
+                    String::new()
+                } else {
+                    format!(
+                        "    http:\n      port: {}\n      enable-dynamic-port: false\n",
+                        http_ports[i]
+                    )
+                };
+                let engine = format!("{sandbox}{http}{engine}");
                 std::fs::write(
                     home.join("conf/st.yaml"),
                     format!(
@@ -179,6 +193,7 @@ impl Cluster {
                 Node {
                     home,
                     port,
+                    http_port: http_ports[i],
                     child: None,
                     starts: 0,
                 }

@@ -92,9 +92,16 @@ fn a_node_of_another_cluster_is_refused_and_both_logs_say_why() {
     let home = c.dir.path().join("stranger");
     let list = vec![c.nodes[0].address(), format!("127.0.0.1:{port}")];
     write_hazelcast(&home, "staging", &list, port);
+    let http_port = free_ports(1)[0];
+    std::fs::write(
+        home.join("conf/st.yaml"),
+        format!("seatunnel:\n  engine:\n    http:\n      port: {http_port}\n      enable-dynamic-port: false\n"),
+    )
+    .unwrap();
     let mut stranger = Node {
         home,
         port,
+        http_port,
         child: None,
         starts: 0,
     };
@@ -184,9 +191,15 @@ fn seatunnels_stock_config_directory_starts_a_node_as_it_ships() {
             "port 5801 (SeaTunnel's default, in the stock hazelcast.yaml) is taken on this machine; this test needs it free"
         );
     }
+    if std::net::TcpListener::bind("0.0.0.0:8080").is_err() {
+        panic!(
+            "port 8080 (the REST API's, in the stock seatunnel.yaml with enable-dynamic-port: false) is taken on this machine; this test needs it free"
+        );
+    }
     let mut node = Node {
         home: home.path().to_path_buf(),
         port: 5801,
+        http_port: 8080,
         child: None,
         starts: 0,
     };

@@ -1,0 +1,433 @@
+//! The endpoints: SeaTunnel's REST API V2 paths, methods, bodies and errors.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, ClusterApi, JobView, SubmitJob};
+use crate::shapes;
+
+type Answer = Result<Json<Value>, ApiError>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        fail(status, self.message())
+    }
+}
+
+/// SeaTunnel's error body: `{"status":"fail","message":...}`.
+pub(crate) fn fail(status: StatusCode, message: &str) -> Response {
+    let body = json!({"status": "fail", "message": message}).to_string();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+/// A job id as SeaTunnel parses it (`Long.valueOf`), with its messages.
+fn job_id(text: &str) -> Result<u64, ApiError> {
+    if text.is_empty() {
+        return Err(bad("The jobId must not be empty."));
+    }
+    text.parse::<u64>()
+        .map_err(|_| bad(format!("For input string: \"{text}\"")))
+}
+
+fn body_text(body: &Bytes) -> Result<&str, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| bad("The request body is not UTF-8."))?;
+    if text.trim().is_empty() {
+        return Err(bad("Request body is empty."));
+    }
+    Ok(text)
+}
+
+fn body_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_str(body_text(body)?).map_err(|_| bad("Invalid JSON format in request body."))
+}
+
+pub(crate) async fn overview<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Query(tags): Query<Vec<(String, String)>>,
+) -> Answer {
+    let cluster = api.cluster().await?;
+    let jobs = api.jobs().await?;
+    Ok(Json(shapes::overview(&cluster, &jobs, &tags)))
+}
+
+async fn with_metrics<A: ClusterApi>(
+    api: &A,
+    job: &JobView,
+    shape: fn(&JobView, Option<&crate::api::Throughput>) -> Value,
+) -> Result<Value, ApiError> {
+    let t = api.throughput(job.id).await?;
+    Ok(shape(job, t.as_ref()))
+}
+
+/// Newest first.
+async fn unended<A: ClusterApi>(api: &A, only: Option<&str>) -> Answer {
+    let mut jobs: Vec<_> = api
+        .jobs()
+        .await?
+        .into_iter()
+        .filter(|j| !j.ended && only.is_none_or(|s| j.status == s))
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse((j.created_ms, j.id)));
+    let mut out = Vec::with_capacity(jobs.len());
+    for j in &jobs {
+        out.push(with_metrics(api, j, shapes::running_job).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+pub(crate) async fn running_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
+    unended(api.as_ref(), None).await
+}
+
+pub(crate) async fn pending_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
+    unended(api.as_ref(), Some("PENDING")).await
+}
+
+pub(crate) async fn job_info<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id_num = job_id(&id)?;
+    match api.job(id_num).await? {
+        Some(job) if job.ended => Ok(Json(
+            with_metrics(api.as_ref(), &job, shapes::finished_job).await?,
+        )),
+        Some(job) => Ok(Json(
+            with_metrics(api.as_ref(), &job, shapes::running_job).await?,
+        )),
+        // SeaTunnel answers an unknown id with the id alone, as typed.
+        None => Ok(Json(json!({ "jobId": id }))),
+    }
+}
+
+pub(crate) async fn job_info_without_id() -> Answer {
+    Err(bad("The jobId must not be empty."))
+}
+
+/// Ended jobs, ascending by finish time; `state` filters by state name (any case).
+async fn finished<A: ClusterApi>(api: &A, state: Option<&str>) -> Answer {
+    let want = state.map(str::to_uppercase);
+    let mut jobs: Vec<_> = api
+        .jobs()
+        .await?
+        .into_iter()
+        .filter(|j| j.ended && want.as_deref().is_none_or(|s| j.status == s))
+        .collect();
+    jobs.sort_by_key(|j| (j.finished_ms.unwrap_or(0), j.id));
+    let mut out = Vec::with_capacity(jobs.len());
+    for j in &jobs {
+        out.push(with_metrics(api, j, shapes::finished_job).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+pub(crate) async fn finished_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
+    finished(api.as_ref(), None).await
+}
+
+pub(crate) async fn finished_jobs_in<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Path(state): Path<String>,
+) -> Answer {
+    finished(api.as_ref(), Some(&state)).await
+}
+
+/// How a submit names its job: the query parameters of `/submit-job`, or a `/submit-jobs`
+/// element's `params`.
+#[derive(Debug, Default)]
+struct SubmitParams {
+    job_id: Option<String>,
+    job_name: Option<String>,
+    start_with_savepoint: bool,
+}
+
+impl SubmitParams {
+    fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> SubmitParams {
+        let mut p = SubmitParams::default();
+        for (k, v) in pairs {
+            match k {
+                "jobId" => p.job_id = Some(v.to_string()).filter(|v| !v.is_empty()),
+                "jobName" => p.job_name = Some(v.to_string()).filter(|v| !v.is_empty()),
+                "isStartWithSavePoint" => p.start_with_savepoint = v.eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// Which parser reads a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Hocon,
+}
+
+fn format_of(q: &BTreeMap<String, String>) -> Result<Format, ApiError> {
+    match q.get("format").map(|f| f.to_ascii_lowercase()).as_deref() {
+        None | Some("json") => Ok(Format::Json),
+        Some("hocon") => Ok(Format::Hocon),
+        Some("sql") => Err(bad(
+            "format=sql is not supported: Strait reads job configs as JSON or HOCON",
+        )),
+        Some(other) => Err(bad(format!(
+            "format={other} is not a config format; use json or hocon"
+        ))),
+    }
+}
+
+async fn submit_one<A: ClusterApi>(
+    api: &A,
+    config: String,
+    source: String,
+    p: SubmitParams,
+) -> Result<Value, ApiError> {
+    let id = p.job_id.as_deref().map(job_id).transpose()?;
+    if p.start_with_savepoint && id.is_none() {
+        return Err(bad("Please provide jobId when start with save point."));
+    }
+    if let Some(id) = id
+        && let Some(known) = api.job(id).await?
+    {
+        // SeaTunnel: a submit of a running id is a no-op; an ended one needs the savepoint.
+        if !known.ended {
+            return Ok(json!({"jobId": id.to_string(), "jobName": known.name}));
+        }
+        if !p.start_with_savepoint {
+            return Err(ApiError::Internal(format!(
+                "The job id {id} has already been submitted and is not starting with a savepoint."
+            )));
+        }
+    }
+    let done = api
+        .submit(SubmitJob {
+            config,
+            source,
+            job_id: id,
+            job_name: p.job_name,
+            start_with_savepoint: p.start_with_savepoint,
+        })
+        .await?;
+    Ok(json!({"jobId": done.job_id.to_string(), "jobName": done.job_name}))
+}
+
+fn checked_config(text: &str, format: Format) -> Result<String, ApiError> {
+    if format == Format::Json {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(_)) => {}
+            Ok(_) => {
+                return Err(bad(
+                    "The request body must be a JSON object (a job config).",
+                ));
+            }
+            Err(_) => return Err(bad("Invalid JSON format in request body.")),
+        }
+    }
+    Ok(text.to_string())
+}
+
+pub(crate) async fn submit_job<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Query(q): Query<BTreeMap<String, String>>,
+    body: Bytes,
+) -> Answer {
+    let format = format_of(&q)?;
+    let config = checked_config(body_text(&body)?, format)?;
+    let params = SubmitParams::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Ok(Json(
+        submit_one(api.as_ref(), config, "REST /submit-job".into(), params).await?,
+    ))
+}
+
+pub(crate) async fn submit_upload<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Query(q): Query<BTreeMap<String, String>>,
+    mut form: Multipart,
+) -> Answer {
+    let mut file = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("a malformed multipart body: {e}")))?
+    {
+        if field.name() == Some("config_file") {
+            let name = field.file_name().unwrap_or("config_file").to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| bad(format!("cannot read config_file: {e}")))?;
+            file = Some((name, bytes));
+            break;
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return Err(bad("The multipart body has no config_file field."));
+    };
+    let format = match name.rsplit_once('.').map(|(_, s)| s.to_ascii_lowercase()) {
+        Some(s) if s == "json" => Format::Json,
+        Some(s) if s == "conf" || s == "config" || s == "hocon" => Format::Hocon,
+        _ => {
+            return Err(bad(format!(
+                "{name}: a config file ends in .json, .conf or .config"
+            )));
+        }
+    };
+    let config = checked_config(body_text(&bytes)?, format)?;
+    let params = SubmitParams::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Ok(Json(submit_one(api.as_ref(), config, name, params).await?))
+}
+
+pub(crate) async fn submit_jobs<A: ClusterApi>(State(api): State<Arc<A>>, body: Bytes) -> Answer {
+    let Value::Array(items) = body_json(&body)? else {
+        return Err(bad("The request body must be a JSON array of job configs."));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(mut job) = item else {
+            continue;
+        };
+        let params = match job.shift_remove("params") {
+            Some(Value::Object(p)) => {
+                let pairs: Vec<(String, String)> = p
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (k, v)
+                    })
+                    .collect();
+                if pairs.iter().any(|(_, v)| v.is_empty()) {
+                    return Err(bad("Invalid Params format in Params."));
+                }
+                SubmitParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            }
+            Some(_) => return Err(bad("Invalid Params format in Params.")),
+            None => SubmitParams::default(),
+        };
+        let config = Value::Object(job).to_string();
+        out.push(submit_one(api.as_ref(), config, "REST /submit-jobs".into(), params).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// A stop body's id: a number or a string of digits.
+fn stop_target(body: &Value) -> Result<(u64, bool), ApiError> {
+    let Value::Object(o) = body else {
+        return Err(bad("A stop request is a JSON object: {\"jobId\": ...}."));
+    };
+    let id = match o.get("jobId") {
+        None | Some(Value::Null) => return Err(bad("jobId cannot be empty.")),
+        Some(Value::String(s)) if s.is_empty() => return Err(bad("jobId cannot be empty.")),
+        Some(Value::String(s)) => job_id(s)?,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| bad(format!("For input string: \"{n}\"")))?,
+        Some(other) => return Err(bad(format!("For input string: \"{other}\""))),
+    };
+    let savepoint = match o.get("isStopWithSavePoint") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        Some(other) => {
+            return Err(bad(format!(
+                "isStopWithSavePoint: `{other}` is not a boolean"
+            )));
+        }
+    };
+    Ok((id, savepoint))
+}
+
+pub(crate) async fn stop_job<A: ClusterApi>(State(api): State<Arc<A>>, body: Bytes) -> Answer {
+    let (id, savepoint) = stop_target(&body_json(&body)?)?;
+    api.stop(id, savepoint).await?;
+    Ok(Json(json!({"jobId": id.to_string()})))
+}
+
+pub(crate) async fn stop_jobs<A: ClusterApi>(State(api): State<Arc<A>>, body: Bytes) -> Answer {
+    let Value::Array(items) = body_json(&body)? else {
+        return Err(bad(
+            "The request body must be a JSON array of stop requests.",
+        ));
+    };
+    let targets = items
+        .iter()
+        .map(stop_target)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut failed = Vec::new();
+    let mut out = Vec::with_capacity(targets.len());
+    for (id, savepoint) in targets {
+        match api.stop(id, savepoint).await {
+            Ok(()) => out.push(json!({ "jobId": id })),
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(first) = failed.first() {
+        let message = failed
+            .iter()
+            .map(ApiError::message)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(match first {
+            ApiError::BadRequest(_) => ApiError::BadRequest(message),
+            ApiError::Internal(_) => ApiError::Internal(message),
+        });
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+pub(crate) async fn update_tags<A: ClusterApi>(State(api): State<Arc<A>>, body: Bytes) -> Answer {
+    let Value::Object(o) = body_json(&body)? else {
+        return Err(bad("Tags are a JSON object: {\"tag\": \"value\"}."));
+    };
+    let tags = o
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Null => String::new(),
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    api.set_tags(tags).await?;
+    Ok(Json(
+        json!({"status": "success", "message": "update node tags done."}),
+    ))
+}
+
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    fail(
+        StatusCode::NOT_FOUND,
+        &format!("{} is not an endpoint of this node", uri.path()),
+    )
+}
+
+pub(crate) async fn wrong_method(method: axum::http::Method, uri: Uri) -> Response {
+    fail(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{} does not take {method}", uri.path()),
+    )
+}
