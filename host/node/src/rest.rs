@@ -127,7 +127,17 @@ impl ClusterApi for NodeApi {
             .await
             .map_err(status_error)?
             .into_inner();
+        let raft = {
+            let m = self.service.raft.metrics();
+            let m = m.borrow();
+            st_rest::RaftView {
+                leader: m.current_leader,
+                last_log_index: m.last_log_index,
+                applied_index: m.last_applied.map(|l| l.index),
+            }
+        };
         Ok(ClusterView {
+            raft,
             cluster_name: r.cluster_name,
             term: r.term,
             nodes: r
@@ -177,6 +187,8 @@ impl ClusterApi for NodeApi {
             rows_written: report.rows_written,
             bytes_read: report.bytes_read,
             bytes_written: report.bytes_written,
+            peak_memory: report.peak_memory,
+            recycled: report.recycled,
         }))
     }
 

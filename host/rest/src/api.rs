@@ -55,6 +55,15 @@ pub struct ClusterView {
     pub cluster_name: String,
     pub term: u64,
     pub nodes: Vec<NodeView>,
+    /// This node's Raft figures: the master it follows, its last log and applied indexes.
+    pub raft: RaftView,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RaftView {
+    pub leader: Option<u64>,
+    pub last_log_index: Option<u64>,
+    pub applied_index: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,6 +197,10 @@ pub struct Throughput {
     pub rows_written: BTreeMap<String, u64>,
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// Peak linear memory per task (`sink[0](Console)#1`).
+    pub peak_memory: BTreeMap<String, u64>,
+    /// Plugin instances recycled near their memory cap.
+    pub recycled: u64,
 }
 
 /// A job to submit.

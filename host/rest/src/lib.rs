@@ -3,6 +3,7 @@
 
 pub mod api;
 mod auth;
+mod prometheus;
 mod routes;
 mod shapes;
 mod system;
@@ -14,8 +15,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use api::{
-    ApiError, CheckpointView, ClusterApi, ClusterView, JobView, NodeView, SubmitJob, Submitted,
-    ThisNode, Throughput, VertexKind, VertexView,
+    ApiError, CheckpointView, ClusterApi, ClusterView, JobView, NodeView, RaftView, SubmitJob,
+    Submitted, ThisNode, Throughput, VertexKind, VertexView,
 };
 
 /// `seatunnel.engine.http` as the node resolved it.
@@ -87,6 +88,7 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
             get(system::monitoring::<A>),
         )
         .route("/thread-dump", get(system::thread_dump))
+        .route("/metrics", get(prometheus::metrics::<A>))
         .route("/logs", get(system::logs::<A>))
         .route("/logs/{name}", get(system::log_or_listing::<A>))
         .route("/log", get(system::local_logs::<A>))

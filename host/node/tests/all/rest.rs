@@ -346,6 +346,58 @@ fn every_endpoint_answers_with_seatunnels_shapes_through_any_node() {
     let o = rest.get("/overview").json();
     assert_eq!(o["runningJobs"], "1");
 
+    // /metrics: Prometheus text with the job's SeaTunnel-named series, states, slots, Raft.
+    let p = rest.get("/metrics");
+    assert_eq!(p.status, 200);
+    assert!(
+        p.content_type.starts_with("text/plain"),
+        "{}",
+        p.content_type
+    );
+    let series = |name: &str, label: &str| -> Option<f64> {
+        p.text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+            .and_then(|l| l.rsplit_once(' '))
+            .and_then(|(_, v)| v.parse().ok())
+    };
+    let job_label = format!("jobId=\"{id}\"");
+    let read = series("SourceReceivedCount", &job_label).unwrap_or_else(|| panic!("{}", p.text));
+    assert!(read > 0.0, "{}", p.text);
+    assert!(series("SinkWriteCount", &job_label).is_some(), "{}", p.text);
+    assert!(
+        series("TableSourceReceivedCount", &job_label).is_some(),
+        "{}",
+        p.text
+    );
+    assert_eq!(
+        series("job_count", "type=\"running\""),
+        Some(1.0),
+        "{}",
+        p.text
+    );
+    assert_eq!(
+        series("node_state", "cluster=\"strait-test\""),
+        Some(1.0),
+        "{}",
+        p.text
+    );
+    assert!(
+        series("raft_term", "address=").is_some_and(|t| t >= 1.0),
+        "{}",
+        p.text
+    );
+    assert!(
+        series("process_resident_memory_bytes", "address=").is_some_and(|b| b > 1e6),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.text.contains("# TYPE SourceReceivedCount gauge"),
+        "{}",
+        p.text
+    );
+
     // A second submit of a running id is a no-op that answers the same job.
     let again = rest.post(
         &format!("/submit-job?jobId={id}"),
