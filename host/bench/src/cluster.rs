@@ -11,6 +11,8 @@ pub(crate) const CLUSTER: &str = "bench";
 
 pub(crate) struct Node {
     pub(crate) child: Child,
+    /// Its REST API's port (set by [`start_nodes`]).
+    pub(crate) http: u16,
 }
 
 impl Node {
@@ -31,7 +33,7 @@ impl Node {
             .stderr(log)
             .spawn()
             .expect("st-node");
-        Node { child }
+        Node { child, http: 0 }
     }
 }
 
@@ -156,6 +158,7 @@ pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
 pub(crate) fn start_nodes(node_bin: &Path, dir: &Path, n: usize) -> (Vec<Node>, Vec<String>) {
     let _ = std::fs::remove_dir_all(dir);
     let ports = free_ports(n);
+    let http = free_ports(n);
     let members: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let cache = dir.join("components");
     let mut nodes = Vec::new();
@@ -174,14 +177,17 @@ pub(crate) fn start_nodes(node_bin: &Path, dir: &Path, n: usize) -> (Vec<Node>, 
         std::fs::write(
             home.join("conf/st.yaml"),
             format!(
-                "seatunnel:\n  engine:\n    component-cache-dir: {}\n    sandbox:\n      allowed-dirs: [{}]\n    checkpoint:\n      storage:\n        plugin-config:\n          namespace: {}\n",
+                "seatunnel:\n  engine:\n    component-cache-dir: {}\n    http:\n      port: {}\n      enable-dynamic-port: false\n    sandbox:\n      allowed-dirs: [{}]\n    checkpoint:\n      storage:\n        plugin-config:\n          namespace: {}\n",
                 cache.display(),
+                http[i],
                 dir.display(),
                 dir.join("checkpoints").display()
             ),
         )
         .expect("st.yaml");
-        nodes.push(Node::start(node_bin, &home));
+        let mut node = Node::start(node_bin, &home);
+        node.http = http[i];
+        nodes.push(node);
     }
     (nodes, members)
 }

@@ -6,6 +6,7 @@
 mod cluster;
 mod failover;
 mod files;
+mod rest;
 mod startup;
 
 use std::collections::HashMap;
@@ -192,6 +193,12 @@ fn main() {
     if which == "failover" || which == "all" {
         failover::run(&tokio);
         if which == "failover" {
+            return;
+        }
+    }
+    if which == "rest" || which == "all" {
+        rest::run(&tokio);
+        if which == "rest" {
             return;
         }
     }

@@ -56,6 +56,17 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The bytes of its states and commit infos, over all tasks.
+    pub fn state_bytes(&self) -> u64 {
+        let len = |m: &BTreeMap<String, Vec<Vec<u8>>>| -> u64 {
+            m.values().flatten().map(|b| b.len() as u64).sum()
+        };
+        self.tasks
+            .values()
+            .map(|s| len(&s.states) + len(&s.commit_infos))
+            .sum()
+    }
+
     /// Every commit info of a sink, over all tasks, in task order.
     pub fn commit_infos(&self) -> BTreeMap<String, Vec<Vec<u8>>> {
         let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();

@@ -365,6 +365,8 @@ pub async fn submit(target: &Target, s: Submit<'_>) -> anyhow::Result<ExitCode> 
                             id: cp,
                             kind: st_checkpoint::Kind::Periodic,
                             duration_ms: c["duration_ms"].as_u64().unwrap_or(0),
+                            size_bytes: c["size_bytes"].as_u64().unwrap_or(0),
+                            tasks: 0,
                         });
                     }
                 }

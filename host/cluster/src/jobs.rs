@@ -535,6 +535,13 @@ impl Service {
             checkpoints: Default::default(),
             events: Vec::new(),
             resumed: s.resume,
+            checkpoint_history: Vec::new(),
+            config: s.config.clone(),
+            plugins: s
+                .plugins
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
         let cmd = if s.resume {
             Command::ResubmitJob(record)

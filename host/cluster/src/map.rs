@@ -98,7 +98,20 @@ pub struct JobRecord {
     /// Whether this run was started from the job's savepoint (a resume).
     #[serde(default)]
     pub resumed: bool,
+    /// The latest completed checkpoints of every pipeline (pipeline, checkpoint), oldest
+    /// first, at most [`MAX_CHECKPOINT_HISTORY`].
+    #[serde(default)]
+    pub checkpoint_history: Vec<(u32, CheckpointPointer)>,
+    /// The config as submitted (variables filled in), to restore the job by id alone.
+    #[serde(default)]
+    pub config: String,
+    /// The job's own `.wasm` files as uploaded: reference → sha256.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, String>,
 }
+
+/// How many completed checkpoints a job record lists.
+pub const MAX_CHECKPOINT_HISTORY: usize = 50;
 
 /// How many events a job record keeps.
 pub const MAX_JOB_EVENTS: usize = 100;
@@ -112,6 +125,12 @@ pub struct CheckpointPointer {
     pub kind: String,
     pub at_ms: u64,
     pub duration_ms: u64,
+    /// The bytes of its task states and commit infos.
+    #[serde(default)]
+    pub size_bytes: u64,
+    /// How many tasks acked it.
+    #[serde(default)]
+    pub tasks: u32,
 }
 
 impl JobRecord {
@@ -265,6 +284,15 @@ impl JobStateMap {
                     let mut history = old.history.clone();
                     history.append(&mut job.history);
                     job.history = history;
+                    // A job's checkpoints and events span its runs.
+                    let mut checkpoints = old.checkpoint_history.clone();
+                    checkpoints.append(&mut job.checkpoint_history);
+                    job.checkpoint_history = checkpoints;
+                    let mut events = old.events.clone();
+                    events.append(&mut job.events);
+                    let extra = events.len().saturating_sub(MAX_JOB_EVENTS);
+                    events.drain(..extra);
+                    job.events = events;
                 }
                 self.jobs.insert(id, *job);
                 Applied::Done
@@ -347,6 +375,12 @@ impl JobStateMap {
                         .get(&pipeline)
                         .is_none_or(|c| c.id < pointer.id) =>
                 {
+                    r.checkpoint_history.push((pipeline, pointer.clone()));
+                    let extra = r
+                        .checkpoint_history
+                        .len()
+                        .saturating_sub(MAX_CHECKPOINT_HISTORY);
+                    r.checkpoint_history.drain(..extra);
                     r.checkpoints.insert(pipeline, pointer);
                     Applied::Done
                 }
@@ -483,6 +517,9 @@ mod tests {
             checkpoints: BTreeMap::new(),
             events: Vec::new(),
             resumed: false,
+            checkpoint_history: Vec::new(),
+            config: String::new(),
+            plugins: BTreeMap::new(),
         }
     }
 

@@ -302,6 +302,8 @@ impl JobHost for EngineHost {
                         id,
                         kind,
                         duration_ms,
+                        size_bytes,
+                        tasks,
                     }) => {
                         tracing::debug!(
                             "job {job_id}: pipeline {pipeline}: checkpoint {id} in {duration_ms} ms"
@@ -316,6 +318,8 @@ impl JobHost for EngineHost {
                             kind: kind.into(),
                             at_ms: st_cluster::jobs::now_ms(),
                             duration_ms,
+                            size_bytes,
+                            tasks,
                         };
                         let _ = updates.send(Update::Checkpoint(pipeline, pointer));
                     }

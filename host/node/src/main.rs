@@ -179,6 +179,7 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
         }
         None => None,
     };
+    let plugins = engine.runtime().clone();
     let node = ClusterNode::start(NodeOptions {
         network,
         role: args.role,
@@ -191,7 +192,7 @@ async fn run(args: Args, home: &Path) -> Result<(), String> {
     })
     .await?;
     let server = if http.enabled {
-        let api = rest::api(node.service().clone(), Some(home.join("logs")));
+        let api = rest::api(node.service().clone(), Some(home.join("logs")), plugins);
         let server = st_rest::serve(api, &http).await?;
         tracing::info!("REST API on http://{}{}", server.address, http.context_path);
         Some(server)

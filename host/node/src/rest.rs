@@ -18,6 +18,20 @@ use tonic::Request;
 pub struct NodeApi {
     pub service: Service,
     pub log_dir: Option<PathBuf>,
+    /// This node's plugins, for `/option-rules`.
+    pub runtime: Arc<st_runtime::Runtime>,
+}
+
+fn checkpoint_view(pipeline: u32, c: &st_cluster::map::CheckpointPointer) -> CheckpointView {
+    CheckpointView {
+        pipeline: pipeline + 1,
+        id: c.id,
+        kind: c.kind.clone(),
+        at_ms: c.at_ms,
+        duration_ms: c.duration_ms,
+        size_bytes: c.size_bytes,
+        tasks: c.tasks,
+    }
 }
 
 fn status_error(s: tonic::Status) -> ApiError {
@@ -108,13 +122,12 @@ pub fn job_view(r: &JobRecord) -> JobView {
         checkpoints: r
             .checkpoints
             .iter()
-            .map(|(p, c)| CheckpointView {
-                pipeline: p + 1,
-                id: c.id,
-                kind: c.kind.clone(),
-                at_ms: c.at_ms,
-                duration_ms: c.duration_ms,
-            })
+            .map(|(p, c)| checkpoint_view(*p, c))
+            .collect(),
+        checkpoint_history: r
+            .checkpoint_history
+            .iter()
+            .map(|(p, c)| checkpoint_view(*p, c))
             .collect(),
     }
 }
@@ -244,6 +257,101 @@ impl ClusterApi for NodeApi {
             .map_err(ApiError::Internal)
     }
 
+    async fn restore(&self, id: u64) -> Result<Submitted, ApiError> {
+        let job_id = st_plan::JobId::from(id);
+        let record = self.service.sm.read(|m| {
+            m.jobs.get(&job_id).map(|r| {
+                (
+                    r.file.clone(),
+                    r.config.clone(),
+                    r.plugins.clone(),
+                    r.plan.job_name.clone(),
+                )
+            })
+        });
+        let Some((file, config, plugins, name)) = record else {
+            return Err(ApiError::BadRequest(format!(
+                "job {id} is not known to this cluster"
+            )));
+        };
+        if config.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "job {id} was recorded without its config; resume it with `st resume {id} FILE`"
+            )));
+        }
+        let r = self
+            .service
+            .submit(Request::new(proto::SubmitRequest {
+                cluster_name: self.service.identity.cluster_name.clone(),
+                file,
+                config,
+                job_id: id,
+                job_name: name,
+                resume: true,
+                plugins: plugins.into_iter().collect(),
+            }))
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        if !r.error.is_empty() {
+            return Err(ApiError::Internal(r.error));
+        }
+        Ok(Submitted {
+            job_id: r.job_id,
+            job_name: r.job_name,
+        })
+    }
+
+    async fn option_rules(&self, plugin: &str) -> Result<Vec<st_rest::PluginRules>, ApiError> {
+        // Each kind a built-in of that name has; otherwise whatever kind the name resolves to.
+        let mut kinds: Vec<Option<PluginKind>> = st_builtin::BUILTINS
+            .iter()
+            .filter(|b| b.name.eq_ignore_ascii_case(plugin))
+            .map(|b| Some(b.kind))
+            .collect();
+        if kinds.is_empty() {
+            kinds.push(None);
+        }
+        let mut out = Vec::new();
+        for kind in kinds {
+            let loaded = self
+                .runtime
+                .load_ref(st_runtime::PluginRef {
+                    name: plugin,
+                    kind,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let p = &loaded.plugin;
+            out.push(st_rest::PluginRules {
+                name: p.info.name.clone(),
+                kind: p.info.kind.to_string(),
+                version: p.info.version.clone(),
+                sha256: p.sha256.clone(),
+                options: p
+                    .info
+                    .options
+                    .iter()
+                    .map(|o| st_rest::OptionRule {
+                        name: o.name.clone(),
+                        option_type: o.option_type.as_str().to_string(),
+                        required: o.required,
+                        default_value: o.default_value.clone(),
+                        doc: o.doc.clone(),
+                    })
+                    .collect(),
+                grants: p
+                    .info
+                    .grants
+                    .iter()
+                    .map(|g| (g.option.clone(), g.access.to_string()))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
     fn this_node(&self) -> ThisNode {
         ThisNode {
             address: self.service.identity.address.clone(),
@@ -294,6 +402,14 @@ pub fn settings(
     })
 }
 
-pub fn api(service: Service, log_dir: Option<PathBuf>) -> Arc<NodeApi> {
-    Arc::new(NodeApi { service, log_dir })
+pub fn api(
+    service: Service,
+    log_dir: Option<PathBuf>,
+    runtime: Arc<st_runtime::Runtime>,
+) -> Arc<NodeApi> {
+    Arc::new(NodeApi {
+        service,
+        log_dir,
+        runtime,
+    })
 }

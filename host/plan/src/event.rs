@@ -26,6 +26,12 @@ pub enum JobEvent {
         kind: Kind,
         /// From its trigger to its last commit.
         duration_ms: u64,
+        /// The bytes of its task states and commit infos.
+        #[serde(default)]
+        size_bytes: u64,
+        /// How many tasks acked it (all of the pipeline's, as it completed).
+        #[serde(default)]
+        tasks: u32,
     },
     /// A pipeline failed and starts again: attempt `attempt` (1 for the first restart), from
     /// `from_checkpoint` (none: from the start).
@@ -51,6 +57,7 @@ impl fmt::Display for JobEvent {
                 id,
                 kind,
                 duration_ms,
+                ..
             } => {
                 let what = match kind {
                     Kind::Periodic => "checkpoint",

@@ -29,6 +29,14 @@ pub trait ClusterApi: Send + Sync + 'static {
         &self,
         tags: BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Resumes an ended job under its id from its savepoint (or latest checkpoint), with
+    /// the config it was submitted with.
+    fn restore(&self, id: u64) -> impl Future<Output = Result<Submitted, ApiError>> + Send;
+    /// What a plugin declares: its options and grants, per kind it exists in.
+    fn option_rules(
+        &self,
+        plugin: &str,
+    ) -> impl Future<Output = Result<Vec<PluginRules>, ApiError>> + Send;
     /// This node: its cluster address, and where its logs are.
     fn this_node(&self) -> ThisNode;
 }
@@ -158,6 +166,10 @@ pub struct CheckpointView {
     pub kind: String,
     pub at_ms: u64,
     pub duration_ms: u64,
+    /// The bytes of its task states and commit infos.
+    pub size_bytes: u64,
+    /// How many tasks acked it.
+    pub tasks: u32,
 }
 
 /// A job as the map holds it.
@@ -183,7 +195,10 @@ pub struct JobView {
     pub plugins: Vec<String>,
     /// (ms since the epoch, what happened).
     pub events: Vec<(u64, String)>,
+    /// Each pipeline's latest completed checkpoint.
     pub checkpoints: Vec<CheckpointView>,
+    /// The latest completed checkpoints of all pipelines, oldest first.
+    pub checkpoint_history: Vec<CheckpointView>,
 }
 
 /// Rows and bytes a job read and wrote.
@@ -226,4 +241,27 @@ pub struct Submitted {
 pub struct ThisNode {
     pub address: String,
     pub log_dir: Option<std::path::PathBuf>,
+}
+
+/// A plugin's declared options and grants (`st plugin inspect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginRules {
+    pub name: String,
+    /// `source`, `transform` or `sink`.
+    pub kind: String,
+    pub version: String,
+    pub sha256: String,
+    pub options: Vec<OptionRule>,
+    /// (option, access): the options whose values the job's sandbox must grant.
+    pub grants: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionRule {
+    pub name: String,
+    /// `string`, `int`, `bool`, ...
+    pub option_type: String,
+    pub required: bool,
+    pub default_value: Option<String>,
+    pub doc: String,
 }

@@ -15,8 +15,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use api::{
-    ApiError, CheckpointView, ClusterApi, ClusterView, JobView, NodeView, RaftView, SubmitJob,
-    Submitted, ThisNode, Throughput, VertexKind, VertexView,
+    ApiError, CheckpointView, ClusterApi, ClusterView, JobView, NodeView, OptionRule, PluginRules,
+    RaftView, SubmitJob, Submitted, ThisNode, Throughput, VertexKind, VertexView,
 };
 
 /// `seatunnel.engine.http` as the node resolved it.
@@ -83,6 +83,9 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
         .route("/stop-job", post(routes::stop_job::<A>))
         .route("/stop-jobs", post(routes::stop_jobs::<A>))
         .route("/update-tags", post(routes::update_tags::<A>))
+        .route("/restore-job", post(routes::restore_job::<A>))
+        .route("/jobs/{id}/checkpoints", get(routes::checkpoints::<A>))
+        .route("/option-rules/{plugin}", get(routes::option_rules::<A>))
         .route(
             "/system-monitoring-information",
             get(system::monitoring::<A>),

@@ -431,3 +431,98 @@ pub(crate) async fn wrong_method(method: axum::http::Method, uri: Uri) -> Respon
         &format!("{} does not take {method}", uri.path()),
     )
 }
+
+/// `/restore-job`: `{"jobId": ...}` (or `?jobId=`) resumes an ended job from its savepoint.
+pub(crate) async fn restore_job<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Query(q): Query<BTreeMap<String, String>>,
+    body: Bytes,
+) -> Answer {
+    let id = match q.get("jobId") {
+        Some(id) => job_id(id)?,
+        None => stop_target(&body_json(&body)?)?.0,
+    };
+    let Some(job) = api.job(id).await? else {
+        return Err(bad(format!("job {id} is not known to this cluster")));
+    };
+    if !job.ended {
+        return Err(bad(format!(
+            "job {id} is {}; only an ended job can be restored",
+            job.status
+        )));
+    }
+    let done = api.restore(id).await?;
+    Ok(Json(
+        json!({"jobId": done.job_id.to_string(), "jobName": done.job_name}),
+    ))
+}
+
+/// `/jobs/:id/checkpoints`: the job's latest completed checkpoints, newest first.
+pub(crate) async fn checkpoints<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = job_id(&id)?;
+    let Some(job) = api.job(id).await? else {
+        return Err(bad(format!("job {id} is not known to this cluster")));
+    };
+    let list: Vec<Value> = job
+        .checkpoint_history
+        .iter()
+        .rev()
+        .map(|c| {
+            json!({
+                "pipelineId": c.pipeline.to_string(),
+                "checkpointId": c.id.to_string(),
+                "type": c.kind,
+                "state": "COMPLETED",
+                "completedTime": shapes::time(c.at_ms),
+                "durationMs": c.duration_ms.to_string(),
+                "stateSize": c.size_bytes.to_string(),
+                "ackedTasks": c.tasks.to_string(),
+                "totalTasks": c.tasks.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+/// `/option-rules/:plugin`: what `st plugin inspect` shows, per kind the plugin exists in.
+pub(crate) async fn option_rules<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Path(plugin): Path<String>,
+) -> Answer {
+    let rules = api.option_rules(&plugin).await?;
+    let out: Vec<Value> = rules
+        .iter()
+        .map(|p| {
+            let options: Vec<Value> = p
+                .options
+                .iter()
+                .map(|o| {
+                    json!({
+                        "name": o.name,
+                        "type": o.option_type,
+                        "required": o.required,
+                        "defaultValue": o.default_value,
+                        "doc": o.doc,
+                    })
+                })
+                .collect();
+            let grants: Vec<Value> = p
+                .grants
+                .iter()
+                .map(|(o, a)| json!({"option": o, "access": a}))
+                .collect();
+            json!({
+                "pluginName": p.name,
+                "type": p.kind,
+                "version": p.version,
+                "sha256": p.sha256,
+                "options": options,
+                "grants": grants,
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}

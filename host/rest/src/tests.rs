@@ -40,6 +40,15 @@ impl ClusterApi for Empty {
     async fn set_tags(&self, _: BTreeMap<String, String>) -> Result<(), ApiError> {
         Ok(())
     }
+    async fn restore(&self, id: u64) -> Result<Submitted, ApiError> {
+        Ok(Submitted {
+            job_id: id,
+            job_name: "restored".into(),
+        })
+    }
+    async fn option_rules(&self, plugin: &str) -> Result<Vec<PluginRules>, ApiError> {
+        Err(ApiError::BadRequest(format!("no plugin {plugin}")))
+    }
     fn this_node(&self) -> ThisNode {
         ThisNode {
             address: "127.0.0.1:5801".into(),

@@ -136,6 +136,8 @@ pub(crate) struct Coordinator<'a> {
     committing_since: Option<Instant>,
     /// When the checkpoint in flight was triggered.
     triggered: Option<Instant>,
+    /// The checkpoint in flight once persisted: its tasks and state bytes.
+    persisted: (u32, u64),
     /// When progress was last reported.
     reported: Instant,
 }
@@ -185,6 +187,7 @@ impl<'a> Coordinator<'a> {
             savepoint_deadline: None,
             committing_since: None,
             triggered: None,
+            persisted: (0, 0),
             reported: Instant::now(),
         }
     }
@@ -557,6 +560,8 @@ impl<'a> Coordinator<'a> {
                 id,
                 kind,
                 duration_ms: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
+                tasks: self.persisted.0,
+                size_bytes: self.persisted.1,
             });
         }
         let running = || {
@@ -623,6 +628,10 @@ impl<'a> Coordinator<'a> {
                     self.barrier = Barrier::Enumerators { id, kind, waiting };
                 }
                 Action::Persist(cp) => {
+                    self.persisted = (
+                        u32::try_from(cp.tasks.len()).unwrap_or(u32::MAX),
+                        cp.state_bytes(),
+                    );
                     let id = cp.id;
                     let kind = cp.kind;
                     let infos = cp.commit_infos();

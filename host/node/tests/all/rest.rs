@@ -523,11 +523,80 @@ fn every_endpoint_answers_with_seatunnels_shapes_through_any_node() {
     rest.wait_status("8800002", "RUNNING", Duration::from_secs(60), &c);
     let r = rest.post(
         "/stop-jobs",
-        &json!([{"jobId": 8800002u64, "isStopWithSavePoint": false}]).to_string(),
+        &json!([{"jobId": 8800002u64, "isStopWithSavePoint": true}]).to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), json!([{"jobId": 8800002u64}]));
+    rest.wait_status("8800002", "SAVEPOINT_DONE", Duration::from_secs(60), &c);
+    // /restore-job resumes it by id alone, from its savepoint.
+    let r = rest.post("/restore-job", r#"{"jobId": "8800002"}"#);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json(), json!({"jobId": "8800002", "jobName": "many_b"}));
+    let back = rest.wait_status("8800002", "RUNNING", Duration::from_secs(60), &c);
+    assert_eq!(back["isStartWithSavePoint"], true);
+    let m = rest
+        .post("/restore-job", r#"{"jobId": "8800002"}"#)
+        .fail(400);
+    assert!(m.contains("RUNNING"), "{m}");
+    let r = rest.post(
+        "/stop-jobs",
+        &json!([{"jobId": 8800002u64, "isStopWithSavePoint": false}]).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
     rest.wait_status("8800002", "CANCELED", Duration::from_secs(60), &c);
+
+    // The streaming job's checkpoints: newest first, with their size and tasks.
+    let cps = rest.get(&format!("/jobs/{id}/checkpoints")).json();
+    let cps = cps.as_array().expect("an array");
+    assert!(!cps.is_empty(), "no checkpoints");
+    for cp in cps {
+        assert_eq!(
+            keys(cp),
+            [
+                "pipelineId",
+                "checkpointId",
+                "type",
+                "state",
+                "completedTime",
+                "durationMs",
+                "stateSize",
+                "ackedTasks",
+                "totalTasks"
+            ]
+        );
+        all_strings(cp);
+        assert!(
+            cp["stateSize"].as_str().unwrap().parse::<u64>().unwrap() > 0,
+            "{cp}"
+        );
+        assert_eq!(cp["ackedTasks"], cp["totalTasks"]);
+    }
+    assert!(cps.iter().any(|c| c["type"] == "savepoint"), "{cps:?}");
+    let ids: Vec<u64> = cps
+        .iter()
+        .map(|c| c["checkpointId"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {ids:?}"
+    );
+    rest.get("/jobs/42/checkpoints").fail(400);
+
+    // What a plugin declares.
+    let rules = rest.get("/option-rules/FakeSource").json();
+    let fake = &rules[0];
+    assert_eq!(fake["pluginName"], "FakeSource");
+    assert_eq!(fake["type"], "source");
+    assert!(
+        fake["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "row.num" && o["required"] == false),
+        "{fake}"
+    );
+    let m = rest.get("/option-rules/NoSuchPlugin").fail(400);
+    assert!(m.contains("NoSuchPlugin"), "{m}");
 
     // Bad requests: SeaTunnel's messages, 400.
     let m = rest.get("/job-info/abc").fail(400);
