@@ -18,6 +18,22 @@ use crate::types::TypeConfig;
 
 pub use st_proto::{MAX_MESSAGE, client};
 
+/// A client for `address` shared by every caller in this process: one HTTP/2 connection per
+/// peer (re-established by tonic when it breaks) instead of a handshake per call.
+pub fn shared(address: &str, connect_timeout: Duration) -> Result<st_proto::Client, String> {
+    type Clients =
+        std::sync::Mutex<std::collections::HashMap<(String, Duration), st_proto::Client>>;
+    static CLIENTS: std::sync::OnceLock<Clients> = std::sync::OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let key = (address.to_string(), connect_timeout);
+    if let Some(c) = clients.lock().expect("clients").get(&key) {
+        return Ok(c.clone());
+    }
+    let c = client(address, connect_timeout)?;
+    clients.lock().expect("clients").insert(key, c.clone());
+    Ok(c)
+}
+
 #[derive(Debug, Clone)]
 pub struct Network {
     pub cluster_name: String,

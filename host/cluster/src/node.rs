@@ -629,7 +629,7 @@ pub(crate) async fn probe(me: &Identity, addr: &str) -> Option<proto::ProbeReply
 
 /// Asks the node at `addr` who it is.
 async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Status> {
-    let mut c = crate::network::client(addr, Duration::from_millis(300))
+    let mut c = crate::network::shared(addr, Duration::from_millis(300))
         .map_err(tonic::Status::invalid_argument)?;
     let mut req = tonic::Request::new(proto::ProbeRequest {
         cluster_name: me.cluster_name.clone(),
@@ -641,9 +641,10 @@ async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Stat
     c.probe(req).await.map(tonic::Response::into_inner)
 }
 
-/// This start's number, one more than the last (kept in `data/incarnation`).
 /// How long a node whose log is behind waits to catch up before it may stand for election.
 const HOLD_AT_MOST: Duration = Duration::from_secs(30);
+
+/// This start's number, one more than the last (kept in `data/incarnation`).
 
 fn incarnation(data_dir: &std::path::Path) -> Result<u64, String> {
     let path = data_dir.join("incarnation");

@@ -96,7 +96,7 @@ impl Service {
 
     /// A client for the master at `addr`.
     fn master_client(&self, addr: &str) -> Result<st_proto::Client, Status> {
-        crate::network::client(addr, Duration::from_secs(1)).map_err(Status::internal)
+        crate::network::shared(addr, Duration::from_secs(1)).map_err(Status::internal)
     }
 
     fn check_cluster(&self, theirs: &str, who: &str) -> Result<(), String> {
@@ -158,7 +158,7 @@ impl Service {
 
     /// Writes `cmd` through the master at `addr`.
     async fn forward_write(&self, addr: &str, cmd: &Command) -> Result<Applied, String> {
-        let mut c = crate::network::client(addr, Duration::from_secs(1))?;
+        let mut c = crate::network::shared(addr, Duration::from_secs(1))?;
         let mut req = Request::new(proto::WriteRequest {
             cluster_name: self.identity.cluster_name.clone(),
             command: json(cmd),
@@ -444,18 +444,18 @@ impl proto::cluster_server::Cluster for Service {
         if let Some(mut master) = self.worker_asks_master()? {
             return master.jobs(request.into_inner()).await;
         }
-        let map = self.sm.map();
-        let mut jobs: Vec<proto::JobSummary> = map
-            .jobs
-            .values()
-            .map(|r| proto::JobSummary {
-                job_id: r.id().get(),
-                job_name: r.plan.job_name.clone(),
-                status: r.status.as_str().to_string(),
-                submit_ms: r.submitted_ms,
-                finish_ms: r.finished_ms.unwrap_or(0),
-            })
-            .collect();
+        let mut jobs: Vec<proto::JobSummary> = self.sm.read(|map| {
+            map.jobs
+                .values()
+                .map(|r| proto::JobSummary {
+                    job_id: r.id().get(),
+                    job_name: r.plan.job_name.clone(),
+                    status: r.status.as_str().to_string(),
+                    submit_ms: r.submitted_ms,
+                    finish_ms: r.finished_ms.unwrap_or(0),
+                })
+                .collect()
+        });
         jobs.sort_by(|a, b| b.submit_ms.cmp(&a.submit_ms).then(b.job_id.cmp(&a.job_id)));
         Ok(Response::new(proto::JobsReply { jobs }))
     }
@@ -512,10 +512,7 @@ impl proto::cluster_server::Cluster for Service {
         // The job's job master holds them; another node asks it.
         let master = self
             .sm
-            .map()
-            .jobs
-            .get(&id)
-            .map(|rec| rec.master)
+            .read(|m| m.jobs.get(&id).map(|rec| rec.master))
             .filter(|&m| m != self.identity.id)
             .and_then(|m| self.identity.members.get(&m).cloned());
         match master {
@@ -566,13 +563,16 @@ impl proto::cluster_server::Cluster for Service {
             return master.nodes(request.into_inner()).await;
         }
         let metrics = self.raft.metrics().borrow().clone();
-        let map = self.sm.map();
         let master = metrics.current_leader.unwrap_or(0);
-        // The master-eligible members and every worker that registered.
+        // The master-eligible members and every worker that registered, with their slots.
         let mut all = self.identity.members.clone();
-        for (&id, rec) in &map.nodes {
-            all.entry(id).or_insert_with(|| rec.address.clone());
-        }
+        let (records, used) = self.sm.read(|m| {
+            for (&id, rec) in &m.nodes {
+                all.entry(id).or_insert_with(|| rec.address.clone());
+            }
+            let used: BTreeMap<u64, u32> = all.keys().map(|&id| (id, m.slots_used(id))).collect();
+            (m.nodes.clone(), used)
+        });
         // Alive: this node, and every member that answers a probe now.
         let probes = all.iter().map(|(&id, addr)| {
             let me = self.identity.clone();
@@ -593,14 +593,14 @@ impl proto::cluster_server::Cluster for Service {
         let mut nodes: Vec<proto::NodeInfo> = all
             .iter()
             .map(|(&id, addr)| {
-                let rec = map.nodes.get(&id);
+                let rec = records.get(&id);
                 proto::NodeInfo {
                     id,
                     address: addr.clone(),
                     role: rec.map_or("unregistered".into(), |r| r.role.seatunnel_name().into()),
                     alive: alive.get(&id).copied().unwrap_or(false),
                     master: id == master,
-                    slots_used: map.slots_used(id),
+                    slots_used: used.get(&id).copied().unwrap_or(0),
                     slots_total: rec.and_then(|r| r.slots).map_or(-1, i64::from),
                     tags: rec
                         .map(|r| r.tags.clone().into_iter().collect())

@@ -177,6 +177,11 @@ pub async fn serve<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Result<Se
     let app = router(api, settings);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // Without TCP_NODELAY a response written in two parts waits for the client's
+        // delayed ACK (about 40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -32,12 +32,12 @@ pub(crate) async fn metrics<A: ClusterApi>(
 ) -> Result<Response, ApiError> {
     let cluster = api.cluster().await?;
     let jobs = api.jobs().await?;
-    let mut live = Vec::new();
-    for j in jobs.iter().filter(|j| !j.ended) {
-        if let Some(t) = api.throughput(j.id).await? {
-            live.push((j, t));
-        }
-    }
+    let running: Vec<JobView> = jobs.iter().filter(|j| !j.ended).cloned().collect();
+    let live: Vec<(JobView, Throughput)> = crate::routes::with_throughput(&api, running)
+        .await?
+        .into_iter()
+        .filter_map(|(j, t)| t.map(|t| (j, t)))
+        .collect();
     let me = api.this_node().address;
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
@@ -54,7 +54,7 @@ pub(crate) async fn metrics<A: ClusterApi>(
         .into_response())
 }
 
-fn record(cluster: &ClusterView, jobs: &[JobView], live: &[(&JobView, Throughput)], me: &str) {
+fn record(cluster: &ClusterView, jobs: &[JobView], live: &[(JobView, Throughput)], me: &str) {
     let name = cluster.cluster_name.clone();
     describe_gauge!("cluster_info", "The cluster, labelled with its master");
     let master = cluster

@@ -73,14 +73,53 @@ pub(crate) async fn overview<A: ClusterApi>(
 async fn with_metrics<A: ClusterApi>(
     api: &A,
     job: &JobView,
-    shape: fn(&JobView, Option<&crate::api::Throughput>) -> Value,
+    shape: Shape,
 ) -> Result<Value, ApiError> {
     let t = api.throughput(job.id).await?;
     Ok(shape(job, t.as_ref()))
 }
 
+type Shape = fn(&JobView, Option<&crate::api::Throughput>) -> Value;
+
+/// Each job in `shape`, with its metrics fetched concurrently (from the master, for a node
+/// that is not), in the order given.
+async fn render_all<A: ClusterApi>(
+    api: &Arc<A>,
+    jobs: Vec<JobView>,
+    shape: Shape,
+) -> Result<Vec<Value>, ApiError> {
+    Ok(with_throughput(api, jobs)
+        .await?
+        .iter()
+        .map(|(job, t)| shape(job, t.as_ref()))
+        .collect())
+}
+
+/// Each job with its metrics, fetched concurrently, in the order given.
+pub(crate) async fn with_throughput<A: ClusterApi>(
+    api: &Arc<A>,
+    jobs: Vec<JobView>,
+) -> Result<Vec<(JobView, Option<crate::api::Throughput>)>, ApiError> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let api = api.clone();
+        set.spawn(async move {
+            let t = api.throughput(job.id).await;
+            (i, job, t)
+        });
+    }
+    let mut out = Vec::with_capacity(set.len());
+    while let Some(done) = set.join_next().await {
+        let (i, job, t) =
+            done.map_err(|e| ApiError::Internal(format!("a metrics fetch stopped: {e}")))?;
+        out.push((i, job, t?));
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    Ok(out.into_iter().map(|(_, j, t)| (j, t)).collect())
+}
+
 /// Newest first.
-async fn unended<A: ClusterApi>(api: &A, only: Option<&str>) -> Answer {
+async fn unended<A: ClusterApi>(api: &Arc<A>, only: Option<&str>) -> Answer {
     let mut jobs: Vec<_> = api
         .jobs()
         .await?
@@ -88,19 +127,17 @@ async fn unended<A: ClusterApi>(api: &A, only: Option<&str>) -> Answer {
         .filter(|j| !j.ended && only.is_none_or(|s| j.status == s))
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse((j.created_ms, j.id)));
-    let mut out = Vec::with_capacity(jobs.len());
-    for j in &jobs {
-        out.push(with_metrics(api, j, shapes::running_job).await?);
-    }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(Value::Array(
+        render_all(api, jobs, shapes::running_job).await?,
+    )))
 }
 
 pub(crate) async fn running_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
-    unended(api.as_ref(), None).await
+    unended(&api, None).await
 }
 
 pub(crate) async fn pending_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
-    unended(api.as_ref(), Some("PENDING")).await
+    unended(&api, Some("PENDING")).await
 }
 
 pub(crate) async fn job_info<A: ClusterApi>(
@@ -125,7 +162,7 @@ pub(crate) async fn job_info_without_id() -> Answer {
 }
 
 /// Ended jobs, ascending by finish time; `state` filters by state name (any case).
-async fn finished<A: ClusterApi>(api: &A, state: Option<&str>) -> Answer {
+async fn finished<A: ClusterApi>(api: &Arc<A>, state: Option<&str>) -> Answer {
     let want = state.map(str::to_uppercase);
     let mut jobs: Vec<_> = api
         .jobs()
@@ -134,22 +171,20 @@ async fn finished<A: ClusterApi>(api: &A, state: Option<&str>) -> Answer {
         .filter(|j| j.ended && want.as_deref().is_none_or(|s| j.status == s))
         .collect();
     jobs.sort_by_key(|j| (j.finished_ms.unwrap_or(0), j.id));
-    let mut out = Vec::with_capacity(jobs.len());
-    for j in &jobs {
-        out.push(with_metrics(api, j, shapes::finished_job).await?);
-    }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(Value::Array(
+        render_all(api, jobs, shapes::finished_job).await?,
+    )))
 }
 
 pub(crate) async fn finished_jobs<A: ClusterApi>(State(api): State<Arc<A>>) -> Answer {
-    finished(api.as_ref(), None).await
+    finished(&api, None).await
 }
 
 pub(crate) async fn finished_jobs_in<A: ClusterApi>(
     State(api): State<Arc<A>>,
     Path(state): Path<String>,
 ) -> Answer {
-    finished(api.as_ref(), Some(&state)).await
+    finished(&api, Some(&state)).await
 }
 
 /// How a submit names its job: the query parameters of `/submit-job`, or a `/submit-jobs`
