@@ -645,7 +645,6 @@ async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Stat
 const HOLD_AT_MOST: Duration = Duration::from_secs(30);
 
 /// This start's number, one more than the last (kept in `data/incarnation`).
-
 fn incarnation(data_dir: &std::path::Path) -> Result<u64, String> {
     let path = data_dir.join("incarnation");
     let last = std::fs::read_to_string(&path)
