@@ -30,7 +30,7 @@ lint:
 # process), a 3-node cluster against local mode (idle cost, submit -> RUNNING, throughput),
 # failover times (kill -9 of a task node, of the master), then
 # the wasm pipeline against the same pipeline in native Rust, then transforms.
-# `ST_BENCH=startup|cluster|failover|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
+# `ST_BENCH=startup|cluster|failover|rest|files|throughput` runs one part; `ST_BENCH_ROWS` sets the rows per run and
 # `ST_BENCH_COPY_ROWS` the size of the csv copy (default 10 M rows, about 1 GB).
 bench:
     pip install --quiet duckdb || echo "duckdb not installed: its comparison is skipped"
