@@ -199,6 +199,7 @@ impl ClusterNode {
             master_hint: Default::default(),
             leader_commit: Default::default(),
             own: Default::default(),
+            liveness: Default::default(),
         };
         service.expire_history(opts.history_expire);
         service.export_to_map_store();
@@ -216,7 +217,9 @@ impl ClusterNode {
                 .http2_keepalive_timeout(Some(Duration::from_secs(5)))
                 .add_service(svc)
                 .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener),
+                    // Without TCP_NODELAY a reply written in parts waits for the
+                    // caller's delayed ACK (about 40 ms).
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                     async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     },
@@ -245,6 +248,10 @@ impl ClusterNode {
             incarnation: incarnation(&opts.data_dir)?,
         };
         *node.service.own.lock().expect("own record") = Some(record.clone());
+        node.service.probe_members(
+            Duration::from_millis(LIVENESS_INTERVAL_MS),
+            node.stop.subscribe(),
+        );
         if opts.role.master_eligible() {
             node.hold_elections(Duration::from_millis(2 * election_max));
             node.bootstrap().await?;
@@ -640,6 +647,10 @@ async fn ask(me: &Identity, addr: &str) -> Result<proto::ProbeReply, tonic::Stat
     req.set_timeout(Duration::from_millis(500));
     c.probe(req).await.map(tonic::Response::into_inner)
 }
+
+/// How often a node probes the other members for `st nodes` (their liveness shown is at most
+/// this old, plus a probe's time).
+const LIVENESS_INTERVAL_MS: u64 = 1000;
 
 /// How long a node whose log is behind waits to catch up before it may stand for election.
 const HOLD_AT_MOST: Duration = Duration::from_secs(30);

@@ -54,7 +54,14 @@ pub struct Service {
     pub(crate) leader_commit: Arc<std::sync::atomic::AtomicU64>,
     /// This node's record as it registers it (tags change through [`Service::set_tags`]).
     pub(crate) own: Arc<std::sync::Mutex<Option<crate::map::NodeRecord>>>,
+    /// The latest probe of each member: when, and whether it answered (kept fresh by
+    /// [`Service::probe_members`], so `st nodes` and the REST API need not wait for probes).
+    pub(crate) liveness:
+        Arc<std::sync::Mutex<std::collections::HashMap<u64, (std::time::Instant, bool)>>>,
 }
+
+/// How old a probe result may be for `st nodes`; an older one is probed again at once.
+const LIVENESS_FRESH: Duration = Duration::from_millis(1500);
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("raft messages serialize")
@@ -263,7 +270,13 @@ impl proto::cluster_server::Cluster for Service {
             accepted: true,
             reason: String::new(),
             node_id: self.identity.id,
-            initialized: self.raft.is_initialized().await.unwrap_or(false),
+            // From the metrics, not a round trip through a Raft core that may be busy.
+            initialized: metrics
+                .membership_config
+                .membership()
+                .voter_ids()
+                .next()
+                .is_some(),
             fingerprint: self.identity.fingerprint.clone(),
             leader: metrics.current_leader.unwrap_or(0),
             term: metrics.current_term,
@@ -573,23 +586,9 @@ impl proto::cluster_server::Cluster for Service {
             let used: BTreeMap<u64, u32> = all.keys().map(|&id| (id, m.slots_used(id))).collect();
             (m.nodes.clone(), used)
         });
-        // Alive: this node, and every member that answers a probe now.
-        let probes = all.iter().map(|(&id, addr)| {
-            let me = self.identity.clone();
-            let addr = addr.clone();
-            async move {
-                if id == me.id {
-                    return (id, true);
-                }
-                (
-                    id,
-                    crate::node::probe(&me, &addr)
-                        .await
-                        .is_some_and(|r| r.accepted),
-                )
-            }
-        });
-        let alive: BTreeMap<u64, bool> = futures_join(probes).await.into_iter().collect();
+        // Alive: this node, and every member whose latest probe (at most LIVENESS_FRESH old,
+        // else one now) it answered.
+        let alive = self.alive(&all).await;
         let mut nodes: Vec<proto::NodeInfo> = all
             .iter()
             .map(|(&id, addr)| {
@@ -615,6 +614,78 @@ impl proto::cluster_server::Cluster for Service {
             master,
             nodes,
         }))
+    }
+}
+
+impl Service {
+    /// Whether each of `members` answers: this node does; the others from a probe at most
+    /// [`LIVENESS_FRESH`] old, or one now.
+    async fn alive(&self, members: &BTreeMap<u64, String>) -> BTreeMap<u64, bool> {
+        let now = std::time::Instant::now();
+        let known = self.liveness.lock().expect("liveness").clone();
+        let mut alive = BTreeMap::new();
+        let mut stale = BTreeMap::new();
+        for (&id, addr) in members {
+            match known.get(&id) {
+                _ if id == self.identity.id => {
+                    alive.insert(id, true);
+                }
+                Some((at, up)) if now.duration_since(*at) < LIVENESS_FRESH => {
+                    alive.insert(id, *up);
+                }
+                _ => {
+                    stale.insert(id, addr.clone());
+                }
+            }
+        }
+        alive.extend(self.probe(&stale).await);
+        alive
+    }
+
+    /// Probes `members` at once and records what they answered.
+    async fn probe(&self, members: &BTreeMap<u64, String>) -> BTreeMap<u64, bool> {
+        let probes = members.iter().map(|(&id, addr)| {
+            let me = self.identity.clone();
+            let addr = addr.clone();
+            async move {
+                let up = crate::node::probe(&me, &addr)
+                    .await
+                    .is_some_and(|r| r.accepted);
+                (id, up)
+            }
+        });
+        let answered: BTreeMap<u64, bool> = futures_join(probes).await.into_iter().collect();
+        let at = std::time::Instant::now();
+        let mut l = self.liveness.lock().expect("liveness");
+        for (&id, &up) in &answered {
+            l.insert(id, (at, up));
+        }
+        answered
+    }
+
+    /// Probes every other member each `interval`, so the liveness `st nodes` shows is fresh.
+    pub(crate) fn probe_members(
+        &self,
+        interval: Duration,
+        leaving: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if *leaving.borrow() {
+                    return;
+                }
+                let mut all = svc.identity.members.clone();
+                svc.sm.read(|m| {
+                    for (&id, rec) in &m.nodes {
+                        all.entry(id).or_insert_with(|| rec.address.clone());
+                    }
+                });
+                all.remove(&svc.identity.id);
+                svc.probe(&all).await;
+                tokio::time::sleep(interval).await;
+            }
+        });
     }
 }
 

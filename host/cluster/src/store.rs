@@ -288,14 +288,14 @@ impl StateMachine {
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Error> {
-        let (data, last_applied, membership) = {
-            let s = self.state.lock().expect("state lock");
-            (
-                serde_json::to_vec(&*s).expect("map serializes"),
-                s.last_applied,
-                s.membership.clone(),
-            )
-        };
+        // A copy taken under the lock, serialized outside it: applies and readers wait for
+        // the copy only, not for the JSON of every job.
+        let copy = self.state.lock().expect("state lock").clone();
+        let (data, last_applied, membership) = (
+            serde_json::to_vec(&copy).expect("map serializes"),
+            copy.last_applied,
+            copy.membership.clone(),
+        );
         let n = self
             .snapshots
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
