@@ -280,6 +280,10 @@ pub fn load_str_with_problems(
         .map(|(s, _)| s.line);
     let mut warnings = Vec::new();
     let env = parse_env(&mut env_value, file, env_line, &mut errors, &mut warnings);
+    if let Some(shade) = env.raw.get("shade.identifier") {
+        let shade = shade.as_str().unwrap_or_default().to_string();
+        unshade(&shade, &mut plugins, file, env_line, &mut errors);
+    }
 
     if !plugins.iter().any(|p| p.kind == PluginKind::Source) && errors.is_empty() {
         errors.push(err(
@@ -307,6 +311,59 @@ pub fn load_str_with_problems(
         warnings,
     };
     Ok((job, errors))
+}
+
+/// The options SeaTunnel's `shade.identifier` encrypts in every source and sink.
+pub const SHADED_OPTIONS: [&str; 4] = ["password", "username", "auth", "token"];
+
+/// Decrypts what `env.shade.identifier` says is encrypted: with `base64`, the
+/// [`SHADED_OPTIONS`] of every source and sink are base64 text.
+fn unshade(
+    shade: &str,
+    plugins: &mut [PluginConfig],
+    file: &str,
+    env_line: Option<usize>,
+    errors: &mut Vec<ConfigError>,
+) {
+    use base64::Engine as _;
+    if shade != "base64" {
+        errors.push(ConfigError {
+            file: file.to_string(),
+            line: env_line,
+            col: None,
+            path: "env.shade.identifier".into(),
+            message: format!("`{shade}` is not a shade Strait knows; use base64 (or none)"),
+        });
+        return;
+    }
+    for p in plugins
+        .iter_mut()
+        .filter(|p| p.kind != PluginKind::Transform)
+    {
+        for key in SHADED_OPTIONS {
+            let Some(Json::String(text)) = p.options.get(key) else {
+                continue;
+            };
+            let plain = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            match plain {
+                Some(plain) => {
+                    p.options.insert(key.to_string(), Json::String(plain));
+                }
+                None => errors.push(ConfigError {
+                    file: file.to_string(),
+                    line: Some(p.line),
+                    col: None,
+                    path: format!("{}.{key}", p.name),
+                    message: format!(
+                        "`{key}` is not base64 text, and env.shade.identifier = base64 says it is encrypted"
+                    ),
+                }),
+            }
+        }
+    }
 }
 
 /// A plugin block as found in a job config, before its options are read.

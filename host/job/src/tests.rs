@@ -215,3 +215,41 @@ fn bad_env_values_name_the_key() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_base64_shade_decrypts_credentials_of_sources_and_sinks_and_bad_text_is_named() {
+    let job = load_str(
+        "job.json",
+        r#"{"env": {"shade.identifier": "base64"}, "source": [{"plugin_name": "FakeSource", "plugin_output": "f", "username": "cm9vdA==", "password": "c2VhdHVubmVs"}], "sink": [{"plugin_name": "Console", "plugin_input": "f", "token": "dG9r"}]}"#,
+        &HashMap::new(),
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(job.plugins[0].options["username"], "root");
+    assert_eq!(job.plugins[0].options["password"], "seatunnel");
+    assert_eq!(job.plugins[1].options["token"], "tok");
+    let err = load_str(
+        "job.json",
+        r#"{"env": {"shade.identifier": "base64"}, "source": [{"plugin_name": "FakeSource", "password": "not base64!"}], "sink": [{"plugin_name": "Console"}]}"#,
+        &HashMap::new(),
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("FakeSource.password") && err.contains("base64"),
+        "{err}"
+    );
+    let err = load_str(
+        "job.json",
+        r#"{"env": {"shade.identifier": "aes"}, "source": [{"plugin_name": "FakeSource"}], "sink": [{"plugin_name": "Console"}]}"#,
+        &HashMap::new(),
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("shade.identifier") && err.contains("aes"),
+        "{err}"
+    );
+}

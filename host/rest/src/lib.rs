@@ -3,6 +3,7 @@
 
 pub mod api;
 mod auth;
+mod openapi;
 mod prometheus;
 mod routes;
 mod shapes;
@@ -84,6 +85,7 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
         .route("/stop-jobs", post(routes::stop_jobs::<A>))
         .route("/update-tags", post(routes::update_tags::<A>))
         .route("/restore-job", post(routes::restore_job::<A>))
+        .route("/encrypt-config", post(routes::encrypt_config))
         .route("/jobs/{id}/checkpoints", get(routes::checkpoints::<A>))
         .route("/option-rules/{plugin}", get(routes::option_rules::<A>))
         .route(
@@ -92,6 +94,7 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
         )
         .route("/thread-dump", get(system::thread_dump))
         .route("/metrics", get(prometheus::metrics::<A>))
+        .route("/openapi.json", get(openapi::serve))
         .route("/logs", get(system::logs::<A>))
         .route("/logs/{name}", get(system::log_or_listing::<A>))
         .route("/log", get(system::local_logs::<A>))

@@ -561,3 +561,49 @@ pub(crate) async fn option_rules<A: ClusterApi>(
         .collect();
     Ok(Json(Value::Array(out)))
 }
+
+/// The options `/encrypt-config` encrypts in each source and sink (as the job loader decrypts).
+const SHADED: [&str; 4] = ["password", "username", "auth", "token"];
+
+/// `/encrypt-config`: a JSON job config with `env.shade.identifier` (`base64`), its sources'
+/// and sinks' credentials encrypted, as compact JSON.
+pub(crate) async fn encrypt_config(body: Bytes) -> Answer {
+    use base64::Engine as _;
+    let mut config = body_json(&body)?;
+    let shade = config
+        .get("env")
+        .and_then(|e| e.get("shade.identifier"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match shade.as_deref() {
+        Some("base64") => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "env.shade.identifier `{other}` is not a shade Strait knows; use base64"
+            )));
+        }
+        None => {
+            return Err(bad(
+                "env.shade.identifier is not set: name the shade (base64)",
+            ));
+        }
+    }
+    for section in ["source", "sink"] {
+        let plugins: Vec<&mut Value> = match config.get_mut(section) {
+            Some(Value::Array(items)) => items.iter_mut().collect(),
+            Some(Value::Object(blocks)) => blocks.values_mut().collect(),
+            _ => Vec::new(),
+        };
+        for plugin in plugins {
+            let Value::Object(options) = plugin else {
+                continue;
+            };
+            for key in SHADED {
+                if let Some(Value::String(s)) = options.get_mut(key) {
+                    *s = base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+                }
+            }
+        }
+    }
+    Ok(Json(config))
+}

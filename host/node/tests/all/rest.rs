@@ -702,6 +702,17 @@ fn every_endpoint_answers_with_seatunnels_shapes_through_any_node() {
         );
         assert!(th["threadId"].is_u64(), "{th}");
     }
+    // The OpenAPI document and a shaded config.
+    let doc = rest.get("/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/submit-job"]["post"].is_object(), "{doc}");
+    let shaded = rest
+        .post(
+            "/encrypt-config",
+            r#"{"env":{"shade.identifier":"base64"},"source":[{"plugin_name":"FakeSource","password":"seatunnel"}],"sink":[{"plugin_name":"Blackhole"}]}"#,
+        )
+        .json();
+    assert_eq!(shaded["source"][0]["password"], "c2VhdHVubmVs");
     // Log files are served by name only.
     assert_eq!(rest.get("/logs?format=json").status, 200);
     let m = rest.get("/log/..%2F..%2Fconf%2Fst.yaml").fail(400);
