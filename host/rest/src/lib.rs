@@ -87,6 +87,9 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
         .route("/restore-job", post(routes::restore_job::<A>))
         .route("/encrypt-config", post(routes::encrypt_config))
         .route("/jobs/{id}/checkpoints", get(routes::checkpoints::<A>))
+        .route("/jobs/{id}/events", get(routes::events::<A>))
+        .route("/ui", get(console))
+        .route("/ui/", get(console))
         .route("/option-rules/{plugin}", get(routes::option_rules::<A>))
         .route(
             "/system-monitoring-information",
@@ -113,6 +116,11 @@ pub fn router<A: ClusterApi>(api: Arc<A>, settings: &Settings) -> Router {
             Arc::new(auth::Auth::new(settings)),
             auth::check,
         ))
+}
+
+/// The web console: one page, embedded, that uses only the endpoints above.
+async fn console() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../ui/index.html"))
 }
 
 /// A REST server that runs until dropped or stopped.

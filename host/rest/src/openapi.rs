@@ -140,6 +140,13 @@ const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ("get", "/log/{name}", "A log file of this node", "text"),
     (
         "get",
+        "/jobs/{id}/events",
+        "A job's events (restarts, moves to other nodes), oldest first",
+        "an array of {time, message}",
+    ),
+    ("get", "/ui", "The web console", "HTML"),
+    (
+        "get",
         "/metrics",
         "Prometheus text",
         "text/plain; version=0.0.4",

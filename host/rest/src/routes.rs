@@ -607,3 +607,20 @@ pub(crate) async fn encrypt_config(body: Bytes) -> Answer {
     }
     Ok(Json(config))
 }
+
+/// `/jobs/:id/events`: what happened to the job beyond its states, oldest first.
+pub(crate) async fn events<A: ClusterApi>(
+    State(api): State<Arc<A>>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = job_id(&id)?;
+    let Some(job) = api.job(id).await? else {
+        return Err(bad(format!("job {id} is not known to this cluster")));
+    };
+    Ok(Json(Value::Array(
+        job.events
+            .iter()
+            .map(|(at, text)| json!({"time": shapes::time(*at), "message": text}))
+            .collect(),
+    )))
+}

@@ -1,6 +1,7 @@
 //! `st-node` as an operator runs it: real processes on free loopback ports, each with its own
 //! `STRAIT_HOME` in a temp dir, killed with SIGKILL; `st nodes` is the oracle.
 
+mod console;
 mod failover;
 mod jobs;
 mod membership;
