@@ -477,9 +477,7 @@ pub(crate) async fn restore_job<A: ClusterApi>(
         Some(id) => job_id(id)?,
         None => stop_target(&body_json(&body)?)?.0,
     };
-    let Some(job) = api.job(id).await? else {
-        return Err(bad(format!("job {id} is not known to this cluster")));
-    };
+    let job = known_job(api.as_ref(), id).await?;
     if !job.ended {
         return Err(bad(format!(
             "job {id} is {}; only an ended job can be restored",
@@ -497,10 +495,7 @@ pub(crate) async fn checkpoints<A: ClusterApi>(
     State(api): State<Arc<A>>,
     Path(id): Path<String>,
 ) -> Answer {
-    let id = job_id(&id)?;
-    let Some(job) = api.job(id).await? else {
-        return Err(bad(format!("job {id} is not known to this cluster")));
-    };
+    let job = known_job(api.as_ref(), job_id(&id)?).await?;
     let list: Vec<Value> = job
         .checkpoint_history
         .iter()
@@ -613,14 +608,18 @@ pub(crate) async fn events<A: ClusterApi>(
     State(api): State<Arc<A>>,
     Path(id): Path<String>,
 ) -> Answer {
-    let id = job_id(&id)?;
-    let Some(job) = api.job(id).await? else {
-        return Err(bad(format!("job {id} is not known to this cluster")));
-    };
+    let job = known_job(api.as_ref(), job_id(&id)?).await?;
     Ok(Json(Value::Array(
         job.events
             .iter()
             .map(|(at, text)| json!({"time": shapes::time(*at), "message": text}))
             .collect(),
     )))
+}
+
+/// The job `id`, or a 400 saying the cluster does not know it.
+async fn known_job<A: ClusterApi>(api: &A, id: u64) -> Result<JobView, ApiError> {
+    api.job(id)
+        .await?
+        .ok_or_else(|| bad(format!("job {id} is not known to this cluster")))
 }
