@@ -79,9 +79,11 @@ fn the_console_lists_a_job_shows_its_dag_and_live_rate_and_stops_it() {
     let rest = Rest::new(&c.nodes[0], "");
     rest.wait_up(&c);
     let job = json!({
+        // 1,000 splits of 100 rows, one every 100 ms: a steady stream for minutes, so the
+        // page's live rate is a rate between two of its polls.
         "env": {"job.mode": "STREAMING", "job.name": "console_stream", "checkpoint.interval": 1000},
-        "source": [{"plugin_name": "FakeSource", "plugin_output": "fake", "row.num": 1000000,
-                    "split.num": 1, "split.read-interval": 100,
+        "source": [{"plugin_name": "FakeSource", "plugin_output": "fake", "row.num": 100000,
+                    "split.num": 1000, "split.read-interval": 100,
                     "schema": {"fields": {"id": "bigint", "name": "string"}}}],
         "transform": [{"plugin_name": "Filter", "plugin_input": "fake", "plugin_output": "kept", "include_fields": ["id"]}],
         "sink": [{"plugin_name": "Blackhole", "plugin_input": "kept"}]
