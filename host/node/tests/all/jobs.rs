@@ -906,7 +906,8 @@ fn with_a_map_store_a_cluster_restarted_on_empty_disks_gets_its_running_job_back
     let first = c.nodes[0].address();
     wait_nodes(&c, &first, FORM, "the cluster forms", |v| {
         let (alive, m) = alive_and_master(v);
-        alive == 3 && m.is_some()
+        // Registered too: a submit needs the task nodes in the map.
+        alive == 3 && m.is_some() && members(v).iter().all(|n| n["role"] == "master_and_worker")
     });
     let out_dir = c.dir.path().join("out");
     let (id, _) = submit_slow(&c, &first, &out_dir, "STREAMING", 300, 2, 60);

@@ -46,7 +46,12 @@ fn a_node_or_client_without_the_cluster_secret_is_refused_and_one_with_it_works(
         if out.status.success() {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             let (alive, master) = alive_and_master(&v);
-            if alive == 2 && master.is_some() {
+            // Registered too: a submit needs the task nodes in the map.
+            let registered = members(&v)
+                .iter()
+                .filter(|n| n["role"] == "master_and_worker")
+                .count();
+            if alive == 2 && master.is_some() && registered == 2 {
                 break v;
             }
         }
